@@ -1,0 +1,60 @@
+#pragma once
+// TopicManager: what a cluster knows about topics, and making sure the topics
+// a processor needs exist.
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "goka/client_options.hpp"
+
+namespace goka {
+
+namespace core {
+class Backend;
+}
+
+struct Watermarks {
+  int64_t low = 0;   // the oldest offset still in the partition
+  int64_t high = 0;  // the offset the next record will get
+};
+
+struct TopicInfo {
+  std::string name;
+  int32_t partitions = 0;
+  std::optional<std::string> cleanup_policy;  // when the broker tells it
+};
+
+// Thread-safe. Every call is bounded by options.timeout (Errc::timeout).
+class TopicManager {
+ public:
+  explicit TopicManager(ClientOptions options);
+  explicit TopicManager(std::shared_ptr<core::Backend> backend);
+  ~TopicManager();
+
+  // All topics of the cluster, sorted by name, internal ones ('__...') left out.
+  std::vector<TopicInfo> topics();
+  // Whether topic exists. Never creates it.
+  bool exists(const std::string& topic);
+  // Partition count. Throws Errc::not_found naming the topic when it is missing.
+  int32_t partitions(const std::string& topic);
+  Watermarks watermarks(const std::string& topic, int32_t partition);
+
+  // Makes sure topic exists with partitions partitions. Creates it when it is
+  // missing (a table with cleanup.policy=compact) and fails with Errc::config
+  // when it exists with another count. A broker that cannot create topics (the
+  // embedded broker) gives Errc::not_found naming the topic within the timeout.
+  void ensure_stream(const std::string& topic, int32_t partitions);
+  void ensure_table(const std::string& topic, int32_t partitions);
+
+  // Throws Errc::config when the topics do not all have the same partition
+  // count, naming each topic with its count; returns that count.
+  int32_t check_copartitioned(const std::vector<std::string>& topics);
+
+ private:
+  std::shared_ptr<core::Backend> backend_;
+};
+
+}  // namespace goka

@@ -1,0 +1,78 @@
+#pragma once
+// The narrow interface through which the core talks to Kafka. Two
+// implementations: librdkafka (src/kafka/) and the in-memory log (src/tester/).
+// Nothing here includes librdkafka.
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "goka/emitter.hpp"
+#include "goka/record.hpp"
+#include "goka/topic_manager.hpp"
+#include "goka/topic_reader.hpp"
+
+namespace goka::core {
+
+// Produces records. Thread-safe.
+class Producer {
+ public:
+  virtual ~Producer() = default;
+  // Queues a record for topic/partition (partition >= 0). done is called
+  // exactly once, from the producer's own thread, with the outcome; it must
+  // not throw. Blocks only while the outgoing queue is full.
+  virtual void produce(const std::string& topic, int32_t partition,
+                       const std::optional<std::string>& key,
+                       const std::optional<std::string>& value, const Headers& headers,
+                       int64_t timestamp, std::function<void(Delivery)> done) = 0;
+  // Waits until every queued record has had its done called, or timeout.
+  // Returns false on timeout.
+  virtual bool flush(std::chrono::milliseconds timeout) = 0;
+};
+
+// Reads a set of partitions of one topic, no consumer group. One thread.
+class PartitionReader {
+ public:
+  virtual ~PartitionReader() = default;
+  // Starts reading partition at offset (an absolute offset >= 0). Replaces
+  // an earlier start of the same partition.
+  virtual void start(int32_t partition, int64_t offset) = 0;
+  virtual void stop(int32_t partition) = 0;
+  // Appends records that arrive within wait to out. Throws on a fatal error.
+  virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
+};
+
+// Cluster metadata and topic creation. Thread-safe; bounded by the timeout.
+class Admin {
+ public:
+  virtual ~Admin() = default;
+  // All topics (no internal ones); never creates a topic.
+  virtual std::vector<TopicInfo> topics() = 0;
+  // nullopt when topic does not exist; never creates it.
+  virtual std::optional<int32_t> partitions(const std::string& topic) = 0;
+  virtual Watermarks watermarks(const std::string& topic, int32_t partition) = 0;
+  // The earliest offset whose timestamp is >= ms, or the high watermark.
+  virtual int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) = 0;
+  // Creates topic; throws Errc::not_found / Errc::timeout when it cannot.
+  virtual void create_topic(const std::string& topic, int32_t partitions,
+                            const Properties& config) = 0;
+};
+
+// Makes clients for one cluster.
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual std::unique_ptr<Producer> producer() = 0;
+  virtual std::unique_ptr<PartitionReader> reader(const std::string& topic) = 0;
+  virtual Admin& admin() = 0;
+  virtual std::chrono::milliseconds timeout() const = 0;
+};
+
+// The librdkafka backend (defined in src/kafka/).
+std::shared_ptr<Backend> kafka_backend(ClientOptions options);
+
+}  // namespace goka::core
