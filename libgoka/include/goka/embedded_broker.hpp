@@ -3,7 +3,7 @@
 // development and tests (librdkafka's mock cluster). It keeps only about the
 // newest 5 MB of each partition, has no compaction, and cannot create topics
 // on a client's request: pre-create them here. A topic a client asks for by
-// name that does not exist is created with default_partitions.
+// name that does not exist is created with 4 partitions.
 
 #include <cstdint>
 #include <memory>
@@ -15,7 +15,6 @@ namespace goka {
 
 struct EmbeddedBrokerOptions {
   int brokers = 1;                                      // cluster size
-  int default_partitions = 4;                           // for auto-created topics
   std::vector<std::pair<std::string, int32_t>> topics;  // pre-created: name, partitions
 };
 

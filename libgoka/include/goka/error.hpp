@@ -22,10 +22,10 @@ enum class Errc {
 
 // Where an error happened. Every field is optional; what() includes those set.
 struct ErrorContext {
-  std::optional<std::string> topic;
-  std::optional<int32_t> partition;
-  std::optional<int64_t> offset;
-  std::optional<std::string> detail;  // free text, e.g. "line 17" or "brokers localhost:1"
+  std::optional<std::string> topic{};
+  std::optional<int32_t> partition{};
+  std::optional<int64_t> offset{};
+  std::optional<std::string> detail{};  // free text, e.g. "line 17" or "brokers localhost:1"
 };
 
 // Thrown for setup errors and API misuse; returned from run() of processors.

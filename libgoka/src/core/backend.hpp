@@ -44,6 +44,10 @@ class PartitionReader {
   virtual void stop(int32_t partition) = 0;
   // Appends records that arrive within wait to out. Throws on a fatal error.
   virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
+  // The offset the next record of partition will have at least: past the
+  // last record read, and past gaps (compaction, transaction markers) that
+  // were skipped. -1 when not known yet.
+  virtual int64_t position(int32_t partition) = 0;
 };
 
 // Cluster metadata and topic creation. Thread-safe; bounded by the timeout.
@@ -52,8 +56,9 @@ class Admin {
   virtual ~Admin() = default;
   // All topics (no internal ones); never creates a topic.
   virtual std::vector<TopicInfo> topics() = 0;
-  // nullopt when topic does not exist; never creates it.
-  virtual std::optional<int32_t> partitions(const std::string& topic) = 0;
+  // nullopt when topic does not exist. With auto_create, asks for the topic
+  // by name, which makes brokers with automatic topic creation create it.
+  virtual std::optional<int32_t> partitions(const std::string& topic, bool auto_create = false) = 0;
   virtual Watermarks watermarks(const std::string& topic, int32_t partition) = 0;
   // The earliest offset whose timestamp is >= ms, or the high watermark.
   virtual int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) = 0;

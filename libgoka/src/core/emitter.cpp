@@ -1,0 +1,131 @@
+#include "goka/emitter.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <mutex>
+
+#include "core/backend.hpp"
+#include "goka/hasher.hpp"
+
+namespace goka {
+
+struct Emitter::State {
+  std::string topic;
+  int32_t partitions = 0;
+  std::chrono::milliseconds timeout{0};
+  std::unique_ptr<core::Producer> producer;
+
+  std::atomic<bool> finished{false};
+  std::atomic<int64_t> emitted{0};
+  std::atomic<int64_t> acknowledged{0};
+  std::atomic<int64_t> failed{0};
+  std::mutex finish_mutex;  // one finish() at a time
+  std::mutex mutex;         // guards first_error and summary
+  std::optional<Error> first_error;
+  std::optional<EmitSummary> summary;
+
+  void count(const Delivery& delivery) {
+    if (delivery.ok()) {
+      acknowledged.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    failed.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard lock(mutex);
+    if (!first_error) first_error = delivery.error;
+  }
+};
+
+Emitter::Emitter(std::string topic, ClientOptions options)
+    : Emitter(std::move(topic), core::kafka_backend(std::move(options))) {}
+
+Emitter::Emitter(std::string topic, std::shared_ptr<core::Backend> backend)
+    : state_(std::make_shared<State>()) {
+  // As Go Goka's and kcat's producers do, a missing topic is created when the
+  // broker creates topics on request.
+  std::optional<int32_t> count = backend->admin().partitions(topic, /*auto_create=*/true);
+  if (!count) {
+    throw Error(Errc::not_found, "topic does not exist and the broker did not create it",
+                {.topic = topic});
+  }
+  state_->topic = std::move(topic);
+  state_->partitions = *count;
+  state_->timeout = backend->timeout();
+  state_->producer = backend->producer();
+}
+
+Emitter::~Emitter() {
+  if (state_) finish();
+}
+
+const std::string& Emitter::topic() const { return state_->topic; }
+int32_t Emitter::partitions() const { return state_->partitions; }
+
+void Emitter::emit(Message message, Callback done) {
+  if (state_->finished.load()) {
+    throw Error(Errc::usage, "emit after finish", {.topic = state_->topic});
+  }
+  int32_t partition = message.partition;
+  if (partition < 0) {
+    partition = message.key ? partition_for(*message.key, state_->partitions) : 0;
+  } else if (partition >= state_->partitions) {
+    throw Error(Errc::usage,
+                fmt::format("partition {} out of range: the topic has {}", partition,
+                            state_->partitions),
+                {.topic = state_->topic});
+  }
+  state_->emitted.fetch_add(1, std::memory_order_relaxed);
+  // The completion holds the state alive until the last report.
+  state_->producer->produce(
+      state_->topic, partition, message.key, message.value, message.headers, message.timestamp,
+      [state = state_, done = std::move(done)](Delivery delivery) {
+        if (done) {
+          try {
+            done(delivery);
+          } catch (const std::exception& e) {
+            delivery.error = Error(Errc::runtime, fmt::format("emit callback failed: {}", e.what()),
+                                   {.topic = delivery.topic, .partition = delivery.partition});
+          } catch (...) {
+            delivery.error = Error(Errc::runtime, "emit callback failed",
+                                   {.topic = delivery.topic, .partition = delivery.partition});
+          }
+        }
+        state->count(delivery);
+      });
+}
+
+std::future<Delivery> Emitter::emit_async(Message message) {
+  auto promise = std::make_shared<std::promise<Delivery>>();
+  std::future<Delivery> future = promise->get_future();
+  emit(std::move(message), [promise](const Delivery& d) { promise->set_value(d); });
+  return future;
+}
+
+Delivery Emitter::emit_sync(Message message) {
+  Delivery delivery = emit_async(std::move(message)).get();
+  if (delivery.error) throw *delivery.error;
+  return delivery;
+}
+
+EmitSummary Emitter::finish() {
+  std::lock_guard finish_lock(state_->finish_mutex);
+  if (state_->summary) return *state_->summary;
+  state_->finished = true;
+  // librdkafka fails a record after message.timeout.ms; wait a little longer
+  // than that so every record has its report.
+  state_->producer->flush(state_->timeout + std::chrono::seconds(5));
+  std::lock_guard lock(state_->mutex);
+  EmitSummary summary;
+  summary.emitted = state_->emitted.load();
+  summary.acknowledged = state_->acknowledged.load();
+  summary.failed = summary.emitted - summary.acknowledged;
+  summary.first_error = state_->first_error;
+  if (summary.failed > 0 && !summary.first_error) {
+    summary.first_error = Error(Errc::timeout, "records were not acknowledged in time",
+                                {.topic = state_->topic});
+  }
+  state_->summary = summary;
+  return summary;
+}
+
+}  // namespace goka

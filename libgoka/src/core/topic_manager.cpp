@@ -1,0 +1,78 @@
+#include "goka/topic_manager.hpp"
+
+#include <fmt/format.h>
+
+#include "core/backend.hpp"
+
+namespace goka {
+
+TopicManager::TopicManager(ClientOptions options)
+    : backend_(core::kafka_backend(std::move(options))) {}
+TopicManager::TopicManager(std::shared_ptr<core::Backend> backend) : backend_(std::move(backend)) {}
+TopicManager::~TopicManager() = default;
+
+std::vector<TopicInfo> TopicManager::topics() { return backend_->admin().topics(); }
+
+bool TopicManager::exists(const std::string& topic) {
+  return backend_->admin().partitions(topic).has_value();
+}
+
+int32_t TopicManager::partitions(const std::string& topic) {
+  std::optional<int32_t> count = backend_->admin().partitions(topic);
+  if (!count) throw Error(Errc::not_found, "topic does not exist", {.topic = topic});
+  return *count;
+}
+
+Watermarks TopicManager::watermarks(const std::string& topic, int32_t partition) {
+  return backend_->admin().watermarks(topic, partition);
+}
+
+namespace {
+
+void ensure(core::Admin& admin, const std::string& topic, int32_t partitions,
+            const Properties& config) {
+  if (partitions < 1) {
+    throw Error(Errc::usage, fmt::format("invalid partition count {}", partitions),
+                {.topic = topic});
+  }
+  std::optional<int32_t> count = admin.partitions(topic);
+  if (!count) {
+    admin.create_topic(topic, partitions, config);
+    return;
+  }
+  if (*count != partitions) {
+    throw Error(Errc::config,
+                fmt::format("topic has {} partitions, {} expected", *count, partitions),
+                {.topic = topic});
+  }
+}
+
+}  // namespace
+
+void TopicManager::ensure_stream(const std::string& topic, int32_t partitions) {
+  ensure(backend_->admin(), topic, partitions, {});
+}
+
+void TopicManager::ensure_table(const std::string& topic, int32_t partitions) {
+  ensure(backend_->admin(), topic, partitions, {{"cleanup.policy", "compact"}});
+}
+
+int32_t TopicManager::check_copartitioned(const std::vector<std::string>& topics) {
+  if (topics.empty()) throw Error(Errc::usage, "no topics to check for co-partitioning");
+  std::vector<std::pair<std::string, int32_t>> counts;
+  bool equal = true;
+  for (const auto& topic : topics) {
+    counts.emplace_back(topic, partitions(topic));
+    equal = equal && counts.back().second == counts.front().second;
+  }
+  if (!equal) {
+    std::string list;
+    for (const auto& [topic, count] : counts) {
+      list += fmt::format("{}{} has {}", list.empty() ? "" : ", ", topic, count);
+    }
+    throw Error(Errc::config, "topics are not co-partitioned", {.detail = list});
+  }
+  return counts.front().second;
+}
+
+}  // namespace goka

@@ -1,0 +1,148 @@
+#include "kafka/admin.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <thread>
+
+namespace goka::kafka {
+
+KafkaAdmin::KafkaAdmin(const ClientOptions& options)
+    : events_(std::make_unique<ClientEvents>(options)) {
+  handle_ = make_handle(RD_KAFKA_PRODUCER, make_conf(options, {}, *events_));
+}
+
+MetadataPtr KafkaAdmin::metadata(const std::string* topic) {
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err;
+  if (topic == nullptr) {
+    // All topics: asking for one topic by name makes brokers with automatic
+    // topic creation (the embedded one) create it.
+    err = rd_kafka_metadata(handle_.get(), 1, nullptr, &md, timeout_ms());
+  } else {
+    std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+        rd_kafka_topic_new(handle_.get(), topic->c_str(), nullptr), &rd_kafka_topic_destroy);
+    err = rd_kafka_metadata(handle_.get(), 0, rkt.get(), &md, timeout_ms());
+  }
+  if (err) throw_kafka_error(err, "cannot get metadata", *events_);
+  return MetadataPtr(md);
+}
+
+std::vector<TopicInfo> KafkaAdmin::topics() {
+  MetadataPtr md = metadata();
+  std::vector<TopicInfo> out;
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    std::string name = t.topic;
+    if (t.err || name.starts_with("__")) continue;
+    out.push_back({name, t.partition_cnt, std::nullopt});
+  }
+  std::sort(out.begin(), out.end(), [](auto& a, auto& b) { return a.name < b.name; });
+  return out;
+}
+
+std::optional<int32_t> KafkaAdmin::partitions(const std::string& topic, bool auto_create) {
+  if (auto_create) {
+    // A new topic may need a moment before it has partitions and leaders.
+    auto deadline = std::chrono::steady_clock::now() + events_->options().timeout;
+    do {
+      MetadataPtr md = metadata(&topic);
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+          md->topics[0].partition_cnt > 0) {
+        return md->topics[0].partition_cnt;
+      }
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        return std::nullopt;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry backoff
+    } while (std::chrono::steady_clock::now() < deadline);
+    throw_kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT, "topic has no partitions yet", *events_,
+                      {.topic = topic});
+  }
+  MetadataPtr md = metadata();
+  for (int i = 0; i < md->topic_cnt; ++i) {
+    const auto& t = md->topics[i];
+    if (topic != t.topic) continue;
+    if (t.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return std::nullopt;
+    if (t.err && t.partition_cnt == 0) {
+      throw_kafka_error(t.err, "cannot get metadata", *events_, {.topic = topic});
+    }
+    return t.partition_cnt;
+  }
+  return std::nullopt;
+}
+
+Watermarks KafkaAdmin::watermarks(const std::string& topic, int32_t partition) {
+  Watermarks w;
+  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(),
+                                                             partition, &w.low, &w.high,
+                                                             timeout_ms());
+  if (err) {
+    throw_kafka_error(err, "cannot get watermarks", *events_,
+                      {.topic = topic, .partition = partition});
+  }
+  return w;
+}
+
+int64_t KafkaAdmin::offset_for_time(const std::string& topic, int32_t partition, int64_t ms) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
+  rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), partition)->offset = ms;
+  rd_kafka_resp_err_t err = rd_kafka_offsets_for_times(handle_.get(), list.get(), timeout_ms());
+  if (!err) err = list->elems[0].err;
+  if (err) {
+    throw_kafka_error(err, "cannot look up offset by time", *events_,
+                      {.topic = topic, .partition = partition});
+  }
+  int64_t offset = list->elems[0].offset;
+  // -1: no record that late; reading starts at the end.
+  return offset >= 0 ? offset : watermarks(topic, partition).high;
+}
+
+void KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
+                              const Properties& config) {
+  // The embedded broker (librdkafka's mock cluster) never answers
+  // CreateTopics; say so at once instead of waiting for the timeout.
+  if (char* id = rd_kafka_clusterid(handle_.get(), timeout_ms())) {
+    std::string cluster_id = id;
+    rd_kafka_mem_free(handle_.get(), id);
+    if (cluster_id.starts_with("mockCluster")) {
+      throw Error(Errc::not_found,
+                  "topic does not exist and the embedded broker cannot create topics on request",
+                  {.topic = topic,
+                   .detail = fmt::format("pre-create it: goka-cli broker -t {}:{}", topic,
+                                         partitions)});
+    }
+  }
+  char errstr[512];
+  NewTopicPtr new_topic(
+      rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, errstr, sizeof errstr));
+  if (!new_topic) throw Error(Errc::config, "cannot create topic", {.topic = topic, .detail = errstr});
+  for (const auto& [key, value] : config) {
+    rd_kafka_NewTopic_set_config(new_topic.get(), key.c_str(), value.c_str());
+  }
+  AdminOptionsPtr options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_CREATETOPICS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms(), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms(), errstr, sizeof errstr);
+  QueuePtr queue(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_NewTopic_t* topics[] = {new_topic.get()};
+  rd_kafka_CreateTopics(handle_.get(), topics, 1, options.get(), queue.get());
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms() + 1000));
+  if (!event) throw_kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT, "cannot create topic", *events_, {.topic = topic});
+  if (rd_kafka_event_error(event.get())) {
+    throw Error(Errc::kafka, "cannot create topic",
+                {.topic = topic, .detail = rd_kafka_event_error_string(event.get())});
+  }
+  const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+      const char* why = rd_kafka_topic_result_error_string(results[i]);
+      throw Error(Errc::kafka, "cannot create topic",
+                  {.topic = topic, .detail = why ? why : rd_kafka_err2str(err)});
+    }
+  }
+}
+
+}  // namespace goka::kafka

@@ -1,0 +1,41 @@
+#pragma once
+// core::Producer on librdkafka: an idempotent producer with a thread that
+// serves delivery reports.
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "core/backend.hpp"
+#include "kafka/client.hpp"
+
+namespace goka::kafka {
+
+class KafkaProducer final : public core::Producer {
+ public:
+  // Throws Errc::config for a bad property.
+  explicit KafkaProducer(const ClientOptions& options);
+  // Flushes at most options.timeout, then stops; undelivered records fail.
+  ~KafkaProducer() override;
+
+  void produce(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
+               const std::optional<std::string>& value, const Headers& headers, int64_t timestamp,
+               std::function<void(Delivery)> done) override;
+  bool flush(std::chrono::milliseconds timeout) override;
+
+  // Called by the delivery report of every record, after its completion.
+  void record_done();
+
+ private:
+  std::unique_ptr<ClientEvents> events_;
+  HandlePtr handle_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> in_flight_{0};
+  std::mutex mutex_;
+  std::condition_variable idle_;
+  std::thread poller_;
+};
+
+}  // namespace goka::kafka
