@@ -1,0 +1,232 @@
+#include "cli/envelope.hpp"
+
+#include <fmt/format.h>
+
+#include <array>
+#include <charconv>
+#include <limits>
+#include <nlohmann/json.hpp>
+
+#include "goka/error.hpp"
+
+namespace goka::cli {
+namespace {
+
+using nlohmann::json;
+
+void append_integer(std::string& out, int64_t value) {
+  std::array<char, 24> buf;
+  auto [ptr, ec] = std::to_chars(buf.data(), buf.data() + buf.size(), value);
+  (void)ec;
+  out.append(buf.data(), ptr);
+}
+
+// Appends "key":K (and ,"key_b64":"..." when K is not valid UTF-8).
+void append_key(std::string& out, const std::optional<std::string>& key) {
+  out += "\"key\":";
+  if (!key) {
+    out += "null";
+    return;
+  }
+  if (!append_json_string(out, *key)) {
+    out += ",\"key_b64\":\"";
+    append_base64(out, *key);
+    out += '"';
+  }
+}
+
+// Appends "value":V, or "value_b64":"...","value_error":"..." when the bytes do
+// not decode with codec.
+void append_value(std::string& out, const std::optional<std::string>& value,
+                  const ValueCodec& codec) {
+  if (!value) {
+    out += "\"value\":null";
+    return;
+  }
+  out += "\"value\":";
+  const std::size_t mark = out.size();
+  auto error = codec.append_decoded(out, *value);
+  if (!error) return;
+  out.resize(mark - 8);  // drop "value":
+  out += "\"value_b64\":\"";
+  append_base64(out, *value);
+  out += "\",\"value_error\":";
+  append_json_string(out, *error);
+}
+
+[[noreturn]] void invalid(std::string detail) {
+  ErrorContext context;
+  context.detail = std::move(detail);
+  throw Error(Errc::usage, "invalid record envelope", std::move(context));
+}
+
+const json* find_field(const json& object, const char* name) {
+  auto it = object.find(name);
+  if (it == object.end() || it->is_null()) return nullptr;
+  return &*it;
+}
+
+std::string base64_field(const json& field, const char* name) {
+  if (!field.is_string()) invalid(fmt::format("\"{}\" must be a base64 string", name));
+  try {
+    return base64_decode(field.get_ref<const std::string&>());
+  } catch (const Error& e) {
+    invalid(fmt::format("\"{}\": {}", name, e.message()));
+  }
+}
+
+// Collects the headers object of the top-level envelope in document order,
+// which a JSON object (nlohmann's, a map) would not keep for repeated names.
+struct HeaderCollector {
+  Headers headers;
+  std::string top_key;
+  std::string name;
+  bool in_headers = false;
+
+  bool operator()(int depth, json::parse_event_t event, json& parsed) {
+    switch (event) {
+      case json::parse_event_t::key:
+        if (depth == 1) {
+          top_key = parsed.get_ref<const std::string&>();
+        } else if (depth == 2 && in_headers) {
+          name = parsed.get_ref<const std::string&>();
+        }
+        break;
+      case json::parse_event_t::object_start:
+        if (depth == 1 && top_key == "headers") {
+          in_headers = true;
+          headers.clear();
+        }
+        break;
+      case json::parse_event_t::object_end:
+        if (depth == 1) in_headers = false;
+        break;
+      case json::parse_event_t::value:
+        if (depth == 2 && in_headers && parsed.is_string())
+          headers.emplace_back(std::move(name), parsed.get_ref<const std::string&>());
+        break;
+      default:
+        break;
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+void append_envelope(std::string& out, const Record& record, const ValueCodec& codec) {
+  out += "{\"topic\":";
+  append_json_string(out, record.topic);
+  out += ",\"partition\":";
+  append_integer(out, record.partition);
+  out += ",\"offset\":";
+  append_integer(out, record.offset);
+  out += ",\"timestamp\":";
+  append_integer(out, record.timestamp);
+  out += ',';
+  append_key(out, record.key);
+  out += ',';
+  append_value(out, record.value, codec);
+  out += ",\"headers\":{";
+  bool first = true;
+  for (const auto& [name, value] : record.headers) {
+    if (!first) out += ',';
+    first = false;
+    append_json_string(out, name);
+    out += ':';
+    append_json_string(out, value);
+  }
+  out += "}}\n";
+}
+
+std::string format_envelope(const Record& record, const ValueCodec& codec) {
+  std::string out;
+  append_envelope(out, record, codec);
+  out.pop_back();
+  return out;
+}
+
+void append_table_row(std::string& out, const std::optional<std::string>& key,
+                      const std::optional<std::string>& value, const ValueCodec& codec) {
+  out += '{';
+  append_key(out, key);
+  out += ',';
+  append_value(out, value, codec);
+  out += "}\n";
+}
+
+Envelope parse_envelope(std::string_view line, const ValueCodec& codec) {
+  HeaderCollector collector;
+  json doc;
+  try {
+    doc = json::parse(line, std::ref(collector));
+  } catch (const json::parse_error& e) {
+    std::string_view what = e.what();
+    auto close = what.find("] ");
+    if (!what.empty() && what.front() == '[' && close != std::string_view::npos)
+      what.remove_prefix(close + 2);
+    invalid(fmt::format("invalid JSON: {}", what));
+  }
+  if (!doc.is_object()) invalid(fmt::format("a JSON object is expected, not {}", doc.type_name()));
+
+  Envelope envelope;
+
+  // key: a string or null; key_b64, when present, holds the exact bytes.
+  if (const json* key_b64 = find_field(doc, "key_b64")) {
+    envelope.key = base64_field(*key_b64, "key_b64");
+  } else {
+    auto key = doc.find("key");
+    if (key == doc.end()) invalid("missing \"key\"");
+    if (key->is_string()) {
+      envelope.key = std::move(key->get_ref<std::string&>());
+    } else if (!key->is_null()) {
+      invalid(fmt::format("\"key\" must be a string or null, not {}", key->type_name()));
+    }
+  }
+
+  // value: encoded with the codec; null is a tombstone; value_b64 is raw bytes.
+  auto value = doc.find("value");
+  if (value != doc.end()) {
+    if (!value->is_null()) {
+      try {
+        envelope.value = codec.encode(*value);
+      } catch (const Error& e) {
+        invalid(fmt::format("value: {}", e.message()));
+      }
+    }
+  } else if (const json* value_b64 = find_field(doc, "value_b64")) {
+    envelope.value = base64_field(*value_b64, "value_b64");
+  } else {
+    invalid("missing \"value\"");
+  }
+
+  if (const json* timestamp = find_field(doc, "timestamp")) {
+    if (!timestamp->is_number_integer() ||
+        (!timestamp->is_number_unsigned() && timestamp->get<int64_t>() < 0) ||
+        (timestamp->is_number_unsigned() &&
+         timestamp->get<uint64_t>() > uint64_t(std::numeric_limits<int64_t>::max())))
+      invalid("\"timestamp\" must be a non-negative integer (ms since the epoch)");
+    envelope.timestamp = timestamp->get<int64_t>();
+  }
+
+  if (const json* partition = find_field(doc, "partition")) {
+    const bool in_range = partition->is_number_unsigned()
+                              ? partition->get<uint64_t>() <= uint64_t(INT32_MAX)
+                              : partition->is_number_integer() && partition->get<int64_t>() >= 0;
+    if (!in_range) invalid("\"partition\" must be an integer from 0 to 2147483647");
+    envelope.partition = int32_t(partition->get<int64_t>());
+  }
+
+  if (const json* headers = find_field(doc, "headers")) {
+    if (!headers->is_object())
+      invalid(fmt::format("\"headers\" must be an object, not {}", headers->type_name()));
+    for (const auto& [name, header] : headers->items()) {
+      if (!header.is_string())
+        invalid(fmt::format("header \"{}\" must be a string, not {}", name, header.type_name()));
+    }
+    envelope.headers = std::move(collector.headers);
+  }
+  return envelope;
+}
+
+}  // namespace goka::cli
