@@ -2,6 +2,7 @@
 // Each subcommand registers itself on the app; cli/main.cpp calls these.
 
 #include <CLI/CLI.hpp>
+#include <string>
 
 namespace goka::cli {
 
@@ -11,6 +12,9 @@ void register_dump(CLI::App& app);
 void register_partition(CLI::App& app);
 void register_topics(CLI::App& app);
 void register_completion(CLI::App& app);
+
+// The completion script for shell (bash, zsh or fish) of app's tree.
+std::string completion_script(const CLI::App& app, const std::string& shell);
 
 }  // namespace goka::cli
 

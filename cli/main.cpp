@@ -1,0 +1,73 @@
+// goka-cli: wires the subcommands up and maps every failure to one error line
+// and an exit code (CLI.md).
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdio>
+
+#include "cli/global_options.hpp"
+#include "cli/signals.hpp"
+#include "commands/commands.hpp"
+#include "goka/error.hpp"
+
+namespace {
+
+int exit_code(goka::Errc code) {
+  switch (code) {
+    case goka::Errc::usage:
+    case goka::Errc::config: return 2;
+    case goka::Errc::not_found: return 3;
+    case goka::Errc::timeout: return 4;
+    case goka::Errc::interrupted: return 130;
+    default: return 1;
+  }
+}
+
+int fail(const std::string& what) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "goka-cli: error: %s\n", what.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  goka::cli::install_signal_handling();
+  CLI::App app{"goka-cli: Goka stream processing on Kafka from the shell", "goka-cli"};
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_version_flag("--version", "goka-cli 0.1.0");
+  app.footer("Exit codes: 0 ok, 1 Kafka or runtime failure, 2 usage or configuration, "
+             "3 not found, 4 timed out, 130 interrupted.");
+  goka::cli::add_global_options(app);
+  goka::cli::register_broker(app);
+  goka::cli::register_emit(app);
+  goka::cli::register_dump(app);
+  goka::cli::register_partition(app);
+  goka::cli::register_topics(app);
+  goka::cli::register_completion(app);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    fail(fmt::format("{} (run goka-cli --help)", e.what()));
+    return 2;
+  } catch (const goka::cli::ExitStatus& status) {
+    std::fflush(stdout);
+    return status.code;
+  } catch (const goka::Error& e) {
+    fail(e.what());
+    return exit_code(e.code());
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  if (std::fflush(stdout) != 0 && errno != EPIPE) return fail("cannot write to stdout");
+  return 0;
+}
