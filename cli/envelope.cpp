@@ -21,8 +21,13 @@ void append_integer(std::string& out, int64_t value) {
   out.append(buf.data(), ptr);
 }
 
+std::optional<std::string_view> view(const std::optional<std::string>& bytes) {
+  if (!bytes) return std::nullopt;
+  return std::string_view(*bytes);
+}
+
 // Appends "key":K (and ,"key_b64":"..." when K is not valid UTF-8).
-void append_key(std::string& out, const std::optional<std::string>& key) {
+void append_key(std::string& out, std::optional<std::string_view> key) {
   out += "\"key\":";
   if (!key) {
     out += "null";
@@ -37,7 +42,7 @@ void append_key(std::string& out, const std::optional<std::string>& key) {
 
 // Appends "value":V, or "value_b64":"...","value_error":"..." when the bytes do
 // not decode with codec.
-void append_value(std::string& out, const std::optional<std::string>& value,
+void append_value(std::string& out, std::optional<std::string_view> value,
                   const ValueCodec& codec) {
   if (!value) {
     out += "\"value\":null";
@@ -124,9 +129,9 @@ void append_envelope(std::string& out, const Record& record, const ValueCodec& c
   out += ",\"timestamp\":";
   append_integer(out, record.timestamp);
   out += ',';
-  append_key(out, record.key);
+  append_key(out, view(record.key));
   out += ',';
-  append_value(out, record.value, codec);
+  append_value(out, view(record.value), codec);
   out += ",\"headers\":{";
   bool first = true;
   for (const auto& [name, value] : record.headers) {
@@ -146,8 +151,8 @@ std::string format_envelope(const Record& record, const ValueCodec& codec) {
   return out;
 }
 
-void append_table_row(std::string& out, const std::optional<std::string>& key,
-                      const std::optional<std::string>& value, const ValueCodec& codec) {
+void append_table_row(std::string& out, std::optional<std::string_view> key,
+                      std::optional<std::string_view> value, const ValueCodec& codec) {
   out += '{';
   append_key(out, key);
   out += ',';

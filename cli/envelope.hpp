@@ -37,16 +37,16 @@ std::string format_envelope(const Record& record, const ValueCodec& codec);
 // Appends a table row {"key":K,"value":V} and a '\n' to out; the value is
 // decoded with the codec (value_b64/value_error when it does not decode, null
 // when absent). Invalid UTF-8 in the key is handled as in the envelope.
-void append_table_row(std::string& out, const std::optional<std::string>& key,
-                      const std::optional<std::string>& value, const ValueCodec& codec);
+void append_table_row(std::string& out, std::optional<std::string_view> key,
+                      std::optional<std::string_view> value, const ValueCodec& codec);
 
 // One parsed envelope line.
 struct Envelope {
-  std::optional<std::string> key;       // null key when std::nullopt
-  std::optional<std::string> value;     // bytes encoded with the codec; nullopt: tombstone
-  std::optional<int64_t> timestamp;     // ms since the epoch, when given
-  std::optional<int32_t> partition;     // when given
-  Headers headers;                      // in their order, repeated names kept
+  std::optional<std::string> key;    // null key when std::nullopt
+  std::optional<std::string> value;  // bytes encoded with the codec; nullopt: tombstone
+  std::optional<int64_t> timestamp;  // ms since the epoch, when given
+  std::optional<int32_t> partition;  // when given
+  Headers headers;                   // in their order, repeated names kept
 };
 
 // Parses one line (surrounding whitespace allowed). Throws goka::Error with

@@ -33,8 +33,8 @@ StartOffset parse_offset_spec(std::string_view text) {
   if (text == "beginning") return StartOffset::beginning();
   if (text == "end") return StartOffset::end();
   if (text == "stored")
-    bad(text, "stored offsets need a consumer group, which dump does not use; use " +
-                  std::string(forms));
+    bad(text,
+        "stored offsets need a consumer group, which dump does not use; use " + std::string(forms));
   if (text.starts_with("e@")) bad(text, "stop timestamps (e@MS) are not supported");
   if (text.starts_with("s@")) {
     auto ms = parse_count(text.substr(2));

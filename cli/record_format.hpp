@@ -45,7 +45,7 @@ class RecordFormat {
   };
   struct Token {
     Field field;
-    std::size_t begin = 0;   // literal: its place in literals_
+    std::size_t begin = 0;  // literal: its place in literals_
     std::size_t length = 0;
   };
 

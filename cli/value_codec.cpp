@@ -140,8 +140,8 @@ std::string ValueCodec::encode(const json& value) const {
       }
     case Kind::string:
       if (!value.is_string())
-        throw_decode(fmt::format("value must be a JSON string for codec string, not {}",
-                                 value.type_name()));
+        throw_decode(
+            fmt::format("value must be a JSON string for codec string, not {}", value.type_name()));
       return value.get_ref<const std::string&>();
     case Kind::int64:
       if (value.is_number_integer()) {
@@ -220,7 +220,8 @@ std::optional<std::string> ValueCodec::append_decoded(std::string& out,
       append_compact_json(out, bytes);
       return std::nullopt;
     case Kind::string:
-      if (auto bad = find_invalid_utf8(bytes)) return fmt::format("not valid UTF-8 (byte {})", *bad);
+      if (auto bad = find_invalid_utf8(bytes))
+        return fmt::format("not valid UTF-8 (byte {})", *bad);
       append_json_string(out, bytes);
       return std::nullopt;
     case Kind::int64: {

@@ -46,9 +46,8 @@ std::string parse_error(std::string_view line, const ValueCodec& codec = json_co
 
 TEST_CASE("envelope: the example of CLI.md", "[envelope]") {
   const auto line = format_envelope(record("user-7", R"({"n":1})", {{"trace", "abc"}}), json_codec);
-  CHECK(line ==
-        R"({"topic":"clicks","partition":3,"offset":17,"timestamp":1732233600000,)"
-        R"("key":"user-7","value":{"n":1},"headers":{"trace":"abc"}})");
+  CHECK(line == R"({"topic":"clicks","partition":3,"offset":17,"timestamp":1732233600000,)"
+                R"("key":"user-7","value":{"n":1},"headers":{"trace":"abc"}})");
 
   std::string out;
   goka::cli::append_envelope(out, record("k", "1"), json_codec);
@@ -58,9 +57,8 @@ TEST_CASE("envelope: the example of CLI.md", "[envelope]") {
 
 TEST_CASE("envelope: null key, tombstone, no headers", "[envelope]") {
   const auto line = format_envelope(record(std::nullopt, std::nullopt), json_codec);
-  CHECK(line ==
-        R"({"topic":"clicks","partition":3,"offset":17,"timestamp":1732233600000,)"
-        R"("key":null,"value":null,"headers":{}})");
+  CHECK(line == R"({"topic":"clicks","partition":3,"offset":17,"timestamp":1732233600000,)"
+                R"("key":null,"value":null,"headers":{}})");
   auto parsed = parse_envelope(line, json_codec);
   CHECK_FALSE(parsed.key);
   CHECK_FALSE(parsed.value);
@@ -82,8 +80,8 @@ TEST_CASE("envelope: an undecodable value becomes value_b64 and value_error", "[
   auto parsed = parse_envelope(line, json_codec);
   CHECK(parsed.value == "not json");
 
-  const auto binary = format_envelope(record("k", std::string("\xff\x00", 2)),
-                                      ValueCodec::from_name("string"));
+  const auto binary =
+      format_envelope(record("k", std::string("\xff\x00", 2)), ValueCodec::from_name("string"));
   CHECK(json::parse(binary)["value_error"] == "not valid UTF-8 (byte 0)");
   CHECK(parse_envelope(binary, json_codec).value == std::string("\xff\x00", 2));
 }
@@ -141,8 +139,9 @@ TEST_CASE("envelope: every codec prints and parses", "[envelope]") {
     const auto parsed = parse_envelope(line, codec);
     CHECK(codec.decode(*parsed.value) == codec.decode(c.bytes));
   }
-  CHECK(parse_envelope(R"({"key":"k","value":"a\u0000b"})", ValueCodec::from_name("string"))
-            .value == std::string("a\0b", 3));
+  CHECK(
+      parse_envelope(R"({"key":"k","value":"a\u0000b"})", ValueCodec::from_name("string")).value ==
+      std::string("a\0b", 3));
 }
 
 TEST_CASE("envelope: emit needs only key and value", "[envelope]") {
@@ -162,13 +161,13 @@ TEST_CASE("envelope: emit needs only key and value", "[envelope]") {
 
 TEST_CASE("envelope: table rows", "[envelope]") {
   std::string out;
-  goka::cli::append_table_row(out, std::string("k"), std::string("{\"n\": 2}"), json_codec);
+  goka::cli::append_table_row(out, "k", "{\"n\": 2}", json_codec);
   CHECK(out == "{\"key\":\"k\",\"value\":{\"n\":2}}\n");
   out.clear();
-  goka::cli::append_table_row(out, std::string("n"), std::nullopt, json_codec);
+  goka::cli::append_table_row(out, "n", std::nullopt, json_codec);
   CHECK(out == "{\"key\":\"n\",\"value\":null}\n");
   out.clear();
-  goka::cli::append_table_row(out, std::string("b"), std::string("x"), json_codec);
+  goka::cli::append_table_row(out, "b", "x", json_codec);
   const auto row = json::parse(out);
   CHECK(row["key"] == "b");
   CHECK(row["value_b64"] == "eA==");

@@ -29,9 +29,9 @@ TEST_CASE("offset spec: the forms of kcat's -o", "[offset_spec]") {
 }
 
 TEST_CASE("offset spec: bad text is a usage error quoting it", "[offset_spec]") {
-  for (const char* bad : {"", "begin", "Beginning", "end ", " 5", "+5", "5x", "--5", "-", "-x",
-                          "s@", "s@-1", "s@abc", "1.5", "0x10", "9223372036854775808",
-                          "stored", "e@1732233600000"}) {
+  for (const char* bad :
+       {"", "begin", "Beginning", "end ", " 5", "+5", "5x", "--5", "-", "-x", "s@", "s@-1", "s@abc",
+        "1.5", "0x10", "9223372036854775808", "stored", "e@1732233600000"}) {
     INFO(bad);
     try {
       parse_offset_spec(bad);

@@ -38,8 +38,13 @@ std::string decoded_text(const ValueCodec& c, std::string_view bytes) {
 
 TEST_CASE("base64 encodes and decodes the RFC 4648 test vectors", "[value_codec]") {
   const std::pair<std::string, std::string> vectors[] = {
-      {"", ""},         {"f", "Zg=="},         {"fo", "Zm8="},       {"foo", "Zm9v"},
-      {"foob", "Zm9vYg=="}, {"fooba", "Zm9vYmE="}, {"foobar", "Zm9vYmFy"},
+      {"", ""},
+      {"f", "Zg=="},
+      {"fo", "Zm8="},
+      {"foo", "Zm9v"},
+      {"foob", "Zm9vYg=="},
+      {"fooba", "Zm9vYmE="},
+      {"foobar", "Zm9vYmFy"},
   };
   for (const auto& [plain, encoded] : vectors) {
     CHECK(goka::cli::base64_encode(plain) == encoded);
@@ -80,12 +85,12 @@ TEST_CASE("UTF-8 validation", "[value_codec]") {
   CHECK_FALSE(find_invalid_utf8("h\xc3\xa9llo \xe6\x97\xa5\xe6\x9c\xac \xf0\x9f\x98\x80"));
   CHECK_FALSE(find_invalid_utf8("\xf4\x8f\xbf\xbf"));  // U+10FFFF
   CHECK(find_invalid_utf8("abc\xff") == 3u);
-  CHECK(find_invalid_utf8("\xc0\xaf") == 0u);                   // overlong '/'
-  CHECK(find_invalid_utf8("\xe0\x80\xaf") == 0u);               // overlong
-  CHECK(find_invalid_utf8("ok\xed\xa0\x80") == 2u);             // surrogate U+D800
-  CHECK(find_invalid_utf8("\xf4\x90\x80\x80") == 0u);           // above U+10FFFF
-  CHECK(find_invalid_utf8("0123456789\xe6\x97") == 10u);        // truncated
-  CHECK(find_invalid_utf8("\x80") == 0u);                       // lone continuation
+  CHECK(find_invalid_utf8("\xc0\xaf") == 0u);             // overlong '/'
+  CHECK(find_invalid_utf8("\xe0\x80\xaf") == 0u);         // overlong
+  CHECK(find_invalid_utf8("ok\xed\xa0\x80") == 2u);       // surrogate U+D800
+  CHECK(find_invalid_utf8("\xf4\x90\x80\x80") == 0u);     // above U+10FFFF
+  CHECK(find_invalid_utf8("0123456789\xe6\x97") == 10u);  // truncated
+  CHECK(find_invalid_utf8("\x80") == 0u);                 // lone continuation
 }
 
 TEST_CASE("JSON strings are escaped and invalid UTF-8 is replaced", "[value_codec]") {
@@ -99,8 +104,12 @@ TEST_CASE("JSON strings are escaped and invalid UTF-8 is replaced", "[value_code
   CHECK(out == "\"\xc3\xa9\xf0\x9f\x98\x80\"");
 
   out.clear();
-  CHECK_FALSE(goka::cli::append_json_string(out, "a\xff" "b"));
-  CHECK(out == "\"a\xef\xbf\xbd" "b\"");
+  CHECK_FALSE(goka::cli::append_json_string(out,
+                                            "a\xff"
+                                            "b"));
+  CHECK(out ==
+        "\"a\xef\xbf\xbd"
+        "b\"");
 
   out.clear();
   CHECK(goka::cli::append_json_string(out, std::string("\0", 1)));
@@ -147,8 +156,8 @@ TEST_CASE("json codec", "[value_codec]") {
   CHECK(decoded_text(c, "\xEF\xBB\xBF\"x\"") == "\"x\"");
   CHECK(decoded_text(c, R"("a\nb")") == R"("a\nb")");
   CHECK(decoded_text(c, "\"h\xc3\xa9\"") == "\"h\xc3\xa9\"");
-  CHECK_THAT(decoded_text(c, "hello"), Catch::StartsWith("ERROR invalid JSON: ") &&
-                                           Catch::EndsWith(" / prefix:"));
+  CHECK_THAT(decoded_text(c, "hello"),
+             Catch::StartsWith("ERROR invalid JSON: ") && Catch::EndsWith(" / prefix:"));
   CHECK_THAT(decoded_text(c, ""), Catch::StartsWith("ERROR invalid JSON"));
   CHECK_THAT(decoded_text(c, "\"\xff\""), Catch::StartsWith("ERROR invalid JSON"));
   CHECK_THAT(decoded_text(c, "\"a\nb\""), Catch::StartsWith("ERROR invalid JSON"));

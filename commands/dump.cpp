@@ -1,0 +1,226 @@
+// goka-cli dump TOPIC: writes a topic as envelope lines (or as a table, or in
+// kcat's -f format) to stdout. See CLI.md.
+
+#include <fmt/format.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cli/envelope.hpp"
+#include "cli/global_options.hpp"
+#include "cli/offset_spec.hpp"
+#include "cli/record_format.hpp"
+#include "cli/signals.hpp"
+#include "cli/value_codec.hpp"
+#include "commands/commands.hpp"
+#include "goka/error.hpp"
+#include "goka/topic_reader.hpp"
+
+namespace goka::cli {
+namespace {
+
+struct DumpOptions {
+  std::string topic;
+  bool follow = false;
+  std::string offset = "beginning";
+  int64_t count = -1;  // -1: no limit
+  std::vector<int32_t> partitions;
+  bool table = false;
+  std::string format;
+  std::string codec = "json";
+};
+
+// stdout through one large buffer, written with write(2). A reader that went
+// away (EPIPE: `dump | head`) ends the command quietly with exit 0.
+class Output {
+ public:
+  static constexpr std::size_t chunk = 1 << 20;
+
+  Output() { buffer_.reserve(chunk + chunk / 4); }
+  ~Output() = default;
+
+  std::string& buffer() { return buffer_; }
+  // Writes the buffer out once it holds a chunk.
+  void maybe_flush() {
+    if (buffer_.size() >= chunk) flush();
+  }
+  void flush() {
+    const char* data = buffer_.data();
+    std::size_t left = buffer_.size();
+    while (left > 0) {
+      const ssize_t n = ::write(STDOUT_FILENO, data, left);
+      if (n >= 0) {
+        data += n;
+        left -= static_cast<std::size_t>(n);
+        continue;
+      }
+      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EPIPE) throw ExitStatus{0};
+      throw Error(Errc::runtime, fmt::format("cannot write to stdout: {}", std::strerror(errno)));
+    }
+    buffer_.clear();
+  }
+
+ private:
+  std::string buffer_;
+};
+
+// What is done with each record: envelope lines, --format, or --table.
+class Printer {
+ public:
+  Printer(const DumpOptions& options, Output& output)
+      : output_(output), codec_(ValueCodec::from_name(options.codec)), table_(options.table) {
+    if (!options.format.empty()) format_.emplace(options.format);
+  }
+
+  void add(Record& record) {
+    if (table_) {
+      if (!record.key) return;
+      if (record.value) {
+        latest_[std::move(*record.key)] = std::move(*record.value);
+      } else {
+        latest_.erase(*record.key);
+      }
+      return;
+    }
+    if (format_) {
+      format_->append(output_.buffer(), record);
+    } else {
+      append_envelope(output_.buffer(), record, codec_);
+    }
+    output_.maybe_flush();
+  }
+
+  // Prints the table, sorted by key (byte order), when it is one.
+  void finish() {
+    if (!table_) return;
+    std::vector<std::pair<const std::string, std::string>*> rows;
+    rows.reserve(latest_.size());
+    for (auto& row : latest_) rows.push_back(&row);
+    std::sort(rows.begin(), rows.end(),
+              [](const auto* a, const auto* b) { return a->first < b->first; });
+    for (const auto* row : rows) {
+      append_table_row(output_.buffer(), row->first, row->second, codec_);
+      output_.maybe_flush();
+    }
+  }
+
+  int64_t keys() const { return static_cast<int64_t>(latest_.size()); }
+
+ private:
+  Output& output_;
+  ValueCodec codec_;
+  std::optional<RecordFormat> format_;
+  bool table_;
+  std::unordered_map<std::string, std::string> latest_;
+};
+
+void run_dump(const DumpOptions& options) {
+  if (options.table && options.follow)
+    throw Error(Errc::usage, "--table prints a table once read to the end; it cannot --follow");
+  if (options.table && !options.format.empty())
+    throw Error(Errc::usage, "--table and --format cannot be combined");
+
+  Output output;
+  Printer printer(options, output);  // checks --codec and --format before connecting
+  TopicReaderOptions reader_options;
+  reader_options.partitions = options.partitions;
+  reader_options.start = parse_offset_spec(options.offset);
+  reader_options.stop_at_end = !options.follow;
+
+  const auto started = std::chrono::steady_clock::now();
+  TopicReader reader(options.topic, std::move(reader_options), client_options());
+  log(LogLevel::debug, fmt::format("dump: reading {} partition(s) of {}",
+                                   reader.end_offsets().size(), options.topic));
+
+  std::vector<Record> batch;
+  int64_t records = 0;
+  const auto wait = std::chrono::milliseconds(options.follow ? 500 : 200);
+  bool more = options.count != 0;
+  while (more) {
+    if (interrupted()) {
+      output.flush();
+      throw ExitStatus{130};
+    }
+    batch.clear();
+    more = reader.poll(batch, wait);
+    for (Record& record : batch) {
+      if (options.count >= 0 && records >= options.count) {
+        more = false;
+        break;
+      }
+      ++records;
+      printer.add(record);
+    }
+    if (options.count >= 0 && records >= options.count) more = false;
+    if (options.follow) output.flush();
+  }
+  printer.finish();
+  output.flush();
+
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  if (options.table) {
+    log(LogLevel::info, fmt::format("dump: {} records, {} keys of {} in {:.3f} s", records,
+                                    printer.keys(), options.topic, seconds));
+  } else {
+    log(LogLevel::info,
+        fmt::format("dump: {} records of {} in {:.3f} s", records, options.topic, seconds));
+  }
+}
+
+}  // namespace
+
+void register_dump(CLI::App& app) {
+  auto options = std::make_shared<DumpOptions>();
+  CLI::App* sub = app.add_subcommand("dump", "Print a topic as JSON lines (or a table)");
+  sub->footer(
+      "Prints one envelope per record,\n"
+      "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"},\n"
+      "from the beginning to the end of every partition as seen at start (-f: keeps "
+      "reading).\n"
+      "Values are decoded with --codec; one that does not decode is shown as \"value_b64\" "
+      "with\n"
+      "\"value_error\" instead of \"value\". A key that is not UTF-8 also gets \"key_b64\".\n"
+      "--format tokens (kcat's -f): %k key, %s value (raw bytes), %K/%S key/value size (-1 "
+      "for null),\n"
+      "%t topic, %p partition, %o offset, %T timestamp, %h headers (n=v,n=v), %%, and \\n \\t "
+      "\\r \\\\.");
+  sub->add_option("TOPIC", options->topic, "Topic to print")->required();
+  auto* follow = sub->add_flag("-f,--follow", options->follow,
+                               "Keep reading new records after the end (until SIGINT)");
+  sub->add_option("-o,--offset", options->offset,
+                  "Where to start in each partition: beginning | end | N | -N (the last N) | "
+                  "s@MS (first record at or after time MS)")
+      ->capture_default_str()
+      ->type_name("OFFSET");
+  sub->add_option("-c,--count", options->count, "Stop after N records")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("N");
+  sub->add_option("-p,--partition", options->partitions, "Only this partition (repeatable)")
+      ->check(CLI::NonNegativeNumber)
+      ->allow_extra_args(false)
+      ->type_name("P");
+  auto* table = sub->add_flag("--table", options->table,
+                              "Print the latest value per key, sorted by key, as "
+                              "{\"key\":..,\"value\":..}; tombstones remove keys");
+  auto* format = sub->add_option("--format", options->format,
+                                 "Print each record in kcat's -f format instead of JSON")
+                     ->type_name("FMT");
+  table->excludes(follow);
+  table->excludes(format);
+  sub->add_option("--codec", options->codec, "Value codec")
+      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
+      ->capture_default_str();
+  sub->callback([options] { run_dump(*options); });
+}
+
+}  // namespace goka::cli
