@@ -60,7 +60,8 @@ class Admin {
   // by name, which makes brokers with automatic topic creation create it.
   virtual std::optional<int32_t> partitions(const std::string& topic, bool auto_create = false) = 0;
   virtual Watermarks watermarks(const std::string& topic, int32_t partition) = 0;
-  // The earliest offset whose timestamp is >= ms, or the high watermark.
+  // The earliest offset whose timestamp is >= ms, the high watermark when
+  // there is none, or -1 when the broker cannot tell.
   virtual int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) = 0;
   // Creates topic; throws Errc::not_found / Errc::timeout when it cannot.
   virtual void create_topic(const std::string& topic, int32_t partitions,

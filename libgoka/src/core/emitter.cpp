@@ -14,7 +14,6 @@ struct Emitter::State {
   std::string topic;
   int32_t partitions = 0;
   std::chrono::milliseconds timeout{0};
-  std::unique_ptr<core::Producer> producer;
 
   std::atomic<bool> finished{false};
   std::atomic<int64_t> emitted{0};
@@ -24,6 +23,9 @@ struct Emitter::State {
   std::mutex mutex;         // guards first_error and summary
   std::optional<Error> first_error;
   std::optional<EmitSummary> summary;
+  // Last, so it is destroyed first: its destructor completes what is still
+  // queued, and those completions count into the members above.
+  std::unique_ptr<core::Producer> producer;
 
   void count(const Delivery& delivery) {
     if (delivery.ok()) {
@@ -40,7 +42,7 @@ Emitter::Emitter(std::string topic, ClientOptions options)
     : Emitter(std::move(topic), core::kafka_backend(std::move(options))) {}
 
 Emitter::Emitter(std::string topic, std::shared_ptr<core::Backend> backend)
-    : state_(std::make_shared<State>()) {
+    : state_(std::make_unique<State>()) {
   // As Go Goka's and kcat's producers do, a missing topic is created when the
   // broker creates topics on request.
   std::optional<int32_t> count = backend->admin().partitions(topic, /*auto_create=*/true);
@@ -75,10 +77,11 @@ void Emitter::emit(Message message, Callback done) {
                 {.topic = state_->topic});
   }
   state_->emitted.fetch_add(1, std::memory_order_relaxed);
-  // The completion holds the state alive until the last report.
+  // The state outlives every completion: its producer completes them all
+  // before it is destroyed.
   state_->producer->produce(
       state_->topic, partition, message.key, message.value, message.headers, message.timestamp,
-      [state = state_, done = std::move(done)](Delivery delivery) {
+      [state = state_.get(), done = std::move(done)](Delivery delivery) {
         if (done) {
           try {
             done(delivery);

@@ -15,6 +15,10 @@ struct TopicReader::State {
   std::unique_ptr<core::PartitionReader> reader;
   std::vector<std::pair<int32_t, int64_t>> end_offsets;
   std::map<int32_t, int64_t> remaining_end;  // partitions still short of their end
+  // Partitions read from the beginning because the broker could not look up
+  // an offset by time (the embedded broker cannot): their records are
+  // dropped until the first one at or after this time.
+  std::map<int32_t, int64_t> skip_until_time;
 };
 
 TopicReader::TopicReader(std::string topic, TopicReaderOptions options, ClientOptions client)
@@ -52,6 +56,10 @@ TopicReader::TopicReader(std::string topic, TopicReaderOptions options,
       case StartOffset::Kind::tail: offset = std::max(w.low, w.high - start.value); break;
       case StartOffset::Kind::timestamp:
         offset = admin.offset_for_time(topic, p, start.value);
+        if (offset < 0) {
+          offset = w.low;
+          state_->skip_until_time[p] = start.value;
+        }
         break;
     }
     state_->end_offsets.emplace_back(p, w.high);
@@ -66,6 +74,17 @@ bool TopicReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait)
   if (state_->stop_at_end && state_->remaining_end.empty()) return false;
   size_t first = out.size();
   state_->reader->poll(out, wait);
+  if (!state_->skip_until_time.empty()) {
+    auto keep = std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),
+                               [this](const Record& r) {
+                                 auto it = state_->skip_until_time.find(r.partition);
+                                 if (it == state_->skip_until_time.end()) return false;
+                                 if (r.timestamp < it->second) return true;
+                                 state_->skip_until_time.erase(it);
+                                 return false;
+                               });
+    out.erase(keep, out.end());
+  }
   if (!state_->stop_at_end) return true;
   // Drop what lies past the end seen at start; stop partitions that reached it.
   auto keep = std::remove_if(out.begin() + static_cast<std::ptrdiff_t>(first), out.end(),

@@ -10,12 +10,14 @@ using DoneFn = std::function<void(Delivery)>;
 // Delivery reports arrive on the poller thread; the record's opaque owns its
 // completion function.
 void delivery_trampoline(rd_kafka_t* rk, const rd_kafka_message_t* msg, void*) {
-  std::unique_ptr<DoneFn> done(static_cast<DoneFn*>(msg->_private));
   auto* producer = static_cast<KafkaProducer*>(static_cast<ClientEvents*>(rd_kafka_opaque(rk))->owner);
+  // Declared first, so it runs last: flush() returns only once the
+  // completion and everything it holds are gone.
   struct Release {
     KafkaProducer* producer;
     ~Release() { producer->record_done(); }
   } release{producer};
+  std::unique_ptr<DoneFn> done(static_cast<DoneFn*>(msg->_private));
   if (!done || !*done) return;
   Delivery delivery;
   delivery.topic = rd_kafka_topic_name(msg->rkt);

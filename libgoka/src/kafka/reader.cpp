@@ -7,6 +7,8 @@ namespace goka::kafka {
 KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
     : topic_(std::move(topic)), events_(std::make_unique<ClientEvents>(options)) {
   Properties defaults{
+      // Manual assignment needs a group id, but nothing is ever committed.
+      {"group.id", "goka-reader"},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "false"},

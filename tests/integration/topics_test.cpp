@@ -1,0 +1,160 @@
+// Topic manager and topic reader on a real Kafka-protocol broker.
+
+#include <catch2/catch.hpp>
+
+#include "cluster.hpp"
+#include "goka/emitter.hpp"
+#include "goka/error.hpp"
+#include "goka/topic_manager.hpp"
+#include "goka/topic_reader.hpp"
+
+namespace {
+
+std::vector<goka::Record> read_all(goka::TopicReader& reader) {
+  std::vector<goka::Record> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (reader.poll(out, std::chrono::milliseconds(200))) {
+    REQUIRE(std::chrono::steady_clock::now() < deadline);
+  }
+  return out;
+}
+
+goka::Errc code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const goka::Error& e) {
+    return e.code();
+  }
+  FAIL("no error");
+  return goka::Errc::runtime;
+}
+
+}  // namespace
+
+TEST_CASE("topic manager: partitions, watermarks, missing topics") {
+  goka::test::Cluster cluster;
+  std::string topic = cluster.topic("tm", 6);
+  goka::TopicManager tm(cluster.options());
+  CHECK(tm.exists(topic));
+  CHECK(tm.partitions(topic) == 6);
+  std::string missing = goka::test::Cluster::unique("missing");
+  CHECK_FALSE(tm.exists(missing));
+  CHECK(code_of([&] { tm.partitions(missing); }) == goka::Errc::not_found);
+  CHECK_FALSE(tm.exists(missing));  // asking did not create it
+  {
+    goka::Emitter emitter(topic, cluster.options());
+    for (int i = 0; i < 10; ++i) emitter.emit({"k", "v", {}, 0, 1});
+    REQUIRE(emitter.finish().acknowledged == 10);
+  }
+  auto w = tm.watermarks(topic, 1);
+  CHECK(w.low == 0);
+  CHECK(w.high == 10);
+  bool listed = false;
+  for (const auto& info : tm.topics()) listed = listed || (info.name == topic && info.partitions == 6);
+  CHECK(listed);
+}
+
+TEST_CASE("topic manager: co-partitioning names each topic and its count") {
+  goka::test::Cluster cluster;
+  std::string a = cluster.topic("copart-a", 4), b = cluster.topic("copart-b", 4);
+  std::string c = cluster.topic("copart-c", 3);
+  goka::TopicManager tm(cluster.options());
+  CHECK(tm.check_copartitioned({a, b}) == 4);
+  try {
+    tm.check_copartitioned({a, b, c});
+    FAIL("accepted 3 against 4");
+  } catch (const goka::Error& e) {
+    std::string what = e.what();
+    CHECK(e.code() == goka::Errc::config);
+    CHECK(what.find(a + " has 4") != std::string::npos);
+    CHECK(what.find(c + " has 3") != std::string::npos);
+  }
+}
+
+TEST_CASE("topic manager: a table topic the embedded broker cannot create fails fast") {
+  goka::test::Cluster cluster;
+  if (!cluster.embedded()) return;  // a real cluster creates it
+  goka::TopicManager tm(cluster.options(std::chrono::seconds(10)));
+  std::string table = goka::test::Cluster::unique("group-table");
+  auto start = std::chrono::steady_clock::now();
+  try {
+    tm.ensure_table(table, 4);
+    FAIL("created a topic on the embedded broker");
+  } catch (const goka::Error& e) {
+    CHECK(e.code() == goka::Errc::not_found);
+    CHECK(std::string(e.what()).find(table) != std::string::npos);
+  }
+  CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
+  std::string existing = cluster.topic("existing", 4);
+  tm.ensure_table(existing, 4);  // exists with the right count: fine
+  CHECK(code_of([&] { tm.ensure_table(existing, 8); }) == goka::Errc::config);
+}
+
+TEST_CASE("topic reader: emit then read back everything up to the end seen at start") {
+  goka::test::Cluster cluster;
+  std::string topic = cluster.topic("reader", 4);
+  {
+    goka::Emitter emitter(topic, cluster.options());
+    for (int i = 0; i < 400; ++i) {
+      emitter.emit({"key-" + std::to_string(i % 37), std::to_string(i), {{"h", "x"}}, 1000 + i, -1});
+    }
+    emitter.emit({"gone", std::nullopt, {}, 0, -1});
+    REQUIRE(emitter.finish().failed == 0);
+  }
+  goka::TopicReader reader(topic, {}, cluster.options());
+  auto records = read_all(reader);
+  REQUIRE(records.size() == 401);
+  int tombstones = 0;
+  for (const auto& r : records) {
+    if (!r.value) {
+      ++tombstones;
+      continue;
+    }
+    CHECK(r.timestamp == 1000 + std::stoi(*r.value));
+    CHECK(r.headers == goka::Headers{{"h", "x"}});
+  }
+  CHECK(tombstones == 1);
+}
+
+TEST_CASE("topic reader: start offsets, tail, time, partitions, and errors") {
+  goka::test::Cluster cluster;
+  std::string topic = cluster.topic("reader-offsets", 2);
+  {
+    goka::Emitter emitter(topic, cluster.options());
+    for (int i = 0; i < 10; ++i) emitter.emit({"k", std::to_string(i), {}, 5000 + i * 10, 0});
+    for (int i = 0; i < 3; ++i) emitter.emit({"k", "p1", {}, 0, 1});
+    REQUIRE(emitter.finish().failed == 0);
+  }
+  auto values = [&](goka::TopicReaderOptions o) {
+    goka::TopicReader reader(topic, o, cluster.options());
+    std::vector<std::string> out;
+    for (auto& r : read_all(reader)) out.push_back(*r.value);
+    return out;
+  };
+  using SO = goka::StartOffset;
+  CHECK(values({{0}, SO::at(7), true}) == std::vector<std::string>{"7", "8", "9"});
+  CHECK(values({{0}, SO::tail(2), true}) == std::vector<std::string>{"8", "9"});
+  CHECK(values({{0}, SO::at_time(5075), true}) == std::vector<std::string>{"8", "9"});
+  CHECK(values({{0}, SO::end(), true}).empty());
+  CHECK(values({{1}, SO::beginning(), true}).size() == 3);
+  CHECK(code_of([&] { goka::TopicReader(topic, {{5}, SO::beginning(), true}, cluster.options()); }) ==
+        goka::Errc::usage);
+  CHECK(code_of([&] {
+          goka::TopicReader(goka::test::Cluster::unique("nope"), {}, cluster.options());
+        }) == goka::Errc::not_found);
+}
+
+TEST_CASE("topic reader: following sees records written later") {
+  goka::test::Cluster cluster;
+  std::string topic = cluster.topic("reader-follow", 1);
+  goka::TopicReader reader(topic, {{}, goka::StartOffset::beginning(), false}, cluster.options());
+  goka::Emitter emitter(topic, cluster.options());
+  emitter.emit_sync({"k", "later", {}, 0, -1});
+  std::vector<goka::Record> out;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (out.empty() && std::chrono::steady_clock::now() < deadline) {
+    CHECK(reader.poll(out, std::chrono::milliseconds(200)));
+  }
+  REQUIRE(out.size() == 1);
+  CHECK(*out[0].value == "later");
+}
