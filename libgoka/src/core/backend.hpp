@@ -32,6 +32,9 @@ class Producer {
   // Waits until every queued record has had its done called, or timeout.
   // Returns false on timeout.
   virtual bool flush(std::chrono::milliseconds timeout) = 0;
+  // Connects and learns topic's partitions now, so that the first record
+  // does not wait for that. Optional: a no-op by default.
+  virtual void prepare(const std::string& topic) { (void)topic; }
 };
 
 // Reads a set of partitions of one topic, no consumer group. One thread.

@@ -54,6 +54,7 @@ Emitter::Emitter(std::string topic, std::shared_ptr<core::Backend> backend)
   state_->partitions = *count;
   state_->timeout = backend->timeout();
   state_->producer = backend->producer();
+  state_->producer->prepare(state_->topic);
 }
 
 Emitter::~Emitter() {

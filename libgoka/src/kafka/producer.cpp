@@ -57,6 +57,7 @@ KafkaProducer::KafkaProducer(const ClientOptions& options)
 KafkaProducer::~KafkaProducer() {
   flush(events_->options().timeout);
   stopping_ = true;
+  rd_kafka_yield(handle_.get());  // wakes the poller at once
   poller_.join();
   // Records still queued fail now, and their completions run here.
   rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
@@ -101,6 +102,16 @@ void KafkaProducer::record_done() {
     std::lock_guard lock(mutex_);
     idle_.notify_all();
   }
+}
+
+void KafkaProducer::prepare(const std::string& topic) {
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
+      rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(handle_.get(), 0, rkt.get(), &md,
+                                              static_cast<int>(events_->options().timeout.count()));
+  if (err) throw_kafka_error(err, "cannot get metadata", *events_, {.topic = topic});
+  rd_kafka_metadata_destroy(md);
 }
 
 bool KafkaProducer::flush(std::chrono::milliseconds timeout) {

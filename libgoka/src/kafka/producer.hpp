@@ -24,6 +24,7 @@ class KafkaProducer final : public core::Producer {
                const std::optional<std::string>& value, const Headers& headers, int64_t timestamp,
                std::function<void(Delivery)> done) override;
   bool flush(std::chrono::milliseconds timeout) override;
+  void prepare(const std::string& topic) override;
 
   // Called by the delivery report of every record, after its completion.
   void record_done();
