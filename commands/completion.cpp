@@ -63,7 +63,7 @@ Command describe(const CLI::App& app) {
     opt.shorts = o->get_snames();
     opt.longs = o->get_lnames();
     opt.description = o->get_description();
-    opt.takes_value = o->get_type_size() != 0;
+    opt.takes_value = o->get_expected_max() != 0 && o->get_type_size_max() != 0;
     opt.topic = opt.takes_value && names_topic(o->get_type_name());
     if (opt.takes_value) opt.choices = choices_of(o->get_type_name());
     cmd.options.push_back(std::move(opt));

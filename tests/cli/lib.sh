@@ -1,0 +1,70 @@
+# Shared helpers of the shell tests: goka-cli as a user runs it.
+# Each test: source lib.sh; start_broker -t topic:N ...; then check things.
+set -euo pipefail
+
+CLI=$(realpath "${GOKA_CLI:?GOKA_CLI must point at goka-cli}")
+SRC=${GOKA_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+WORK=$(mktemp -d)
+BROKER_PID=""
+FAILURES=0
+
+cleanup() {
+  if [ -n "$BROKER_PID" ]; then kill "$BROKER_PID" 2>/dev/null || true; wait "$BROKER_PID" 2>/dev/null || true; fi
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Waits (up to $2 seconds, default 10) until the command in $1 succeeds.
+await() {
+  local deadline=$((SECONDS + ${2:-10}))
+  until eval "$1"; do
+    [ $SECONDS -lt $deadline ] || { echo "timed out waiting for: $1" >&2; return 1; }
+    sleep 0.05
+  done
+}
+
+# Starts an embedded broker with the given arguments and exports GOKA_BROKERS.
+start_broker() {
+  "$CLI" broker --address-file "$WORK/address" "$@" >"$WORK/broker.out" 2>"$WORK/broker.err" &
+  BROKER_PID=$!
+  await "[ -s '$WORK/address' ]"
+  GOKA_BROKERS=$(cat "$WORK/address")
+  export GOKA_BROKERS
+}
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILURES=$((FAILURES + 1))
+}
+
+# run EXPECTED_EXIT cmd...: runs cmd with stdout in $WORK/out, stderr in $WORK/err.
+run() {
+  local want=$1
+  shift
+  local got=0
+  "$@" >"$WORK/out" 2>"$WORK/err" || got=$?
+  if [ "$got" != "$want" ]; then
+    fail "exit $got, not $want: $*"
+    sed 's/^/  stderr: /' "$WORK/err" | head -5 >&2
+  fi
+}
+
+out_is() { [ "$(cat "$WORK/out")" == "$1" ] || fail "stdout is not '$1' but: $(head -c 400 "$WORK/out")"; }
+err_has() { grep -qF -- "$1" "$WORK/err" || fail "stderr lacks '$1': $(head -c 400 "$WORK/err")"; }
+out_empty() { [ ! -s "$WORK/out" ] || fail "stdout not empty: $(head -c 200 "$WORK/out")"; }
+same() { [ "$1" == "$2" ] || fail "$3: '$1' != '$2'"; }
+
+# Exactly one error line on stderr, in the contract's form, and it comes last
+# (a summary may precede it).
+error_line() {
+  [ "$(grep -c '^goka-cli: error: ' "$WORK/err")" -eq 1 ] || fail "not one error line: $(cat "$WORK/err")"
+  tail -1 "$WORK/err" | grep -qE '^goka-cli: error: ' || fail "error is not the last line: $(cat "$WORK/err")"
+}
+
+finish() {
+  if [ "$FAILURES" -ne 0 ]; then
+    echo "$FAILURES check(s) failed" >&2
+    exit 1
+  fi
+  echo "ok"
+}
