@@ -89,8 +89,12 @@ bool append_json_string(std::string& out, std::string_view text);
 // "[json.exception...]" prefix), or std::nullopt when it is. No exceptions.
 std::optional<std::string> json_error(std::string_view text);
 
-// Appends valid JSON text with the whitespace outside strings removed.
-// REQUIRES: text is valid JSON (json_error(text) is empty).
-void append_compact_json(std::string& out, std::string_view text);
+// Checks that text is one valid JSON value (RFC 8259, strict as nlohmann's
+// parser: UTF-8 strings, paired surrogate escapes, a leading BOM allowed) and
+// appends it with the whitespace outside strings (and the BOM) removed. All
+// else is copied unchanged: number spellings and escapes stay as they are.
+// Returns false and leaves out unchanged when text is not valid JSON. One
+// pass, no DOM: the fast path of the json codec.
+bool append_compact_json(std::string& out, std::string_view text);
 
 }  // namespace goka::cli
