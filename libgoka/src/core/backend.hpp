@@ -18,19 +18,29 @@
 
 namespace goka::core {
 
+// Receives the outcome of every record a Producer writes.
+class DeliveryHandler {
+ public:
+  virtual ~DeliveryHandler() = default;
+  // Called exactly once per record, on the producer's own thread, one call at
+  // a time; tag is what produce() was given. Must not throw.
+  virtual void on_delivery(const Delivery& delivery, void* tag) noexcept = 0;
+};
+
 // Produces records. Thread-safe.
 class Producer {
  public:
   virtual ~Producer() = default;
-  // Queues a record for topic/partition (partition >= 0). done is called
-  // exactly once, from the producer's own thread, with the outcome; it must
-  // not throw. Blocks only while the outgoing queue is full.
+  // Queues a record for topic/partition (partition >= 0); its outcome goes to
+  // the handler the producer was made with, with tag. Blocks only while the
+  // outgoing queue is full. Throws Errc::kafka when it cannot queue (then
+  // the handler is not called).
   virtual void produce(const std::string& topic, int32_t partition,
                        const std::optional<std::string>& key,
                        const std::optional<std::string>& value, const Headers& headers,
-                       int64_t timestamp, std::function<void(Delivery)> done) = 0;
-  // Waits until every queued record has had its done called, or timeout.
-  // Returns false on timeout.
+                       int64_t timestamp, void* tag) = 0;
+  // Waits until every queued record has been handed to the handler, or
+  // timeout. Returns false on timeout.
   virtual bool flush(std::chrono::milliseconds timeout) = 0;
   // Connects and learns topic's partitions now, so that the first record
   // does not wait for that. Optional: a no-op by default.
@@ -75,7 +85,8 @@ class Admin {
 class Backend {
  public:
   virtual ~Backend() = default;
-  virtual std::unique_ptr<Producer> producer() = 0;
+  // A producer whose outcomes go to handler, which must outlive it.
+  virtual std::unique_ptr<Producer> producer(DeliveryHandler& handler) = 0;
   virtual std::unique_ptr<PartitionReader> reader(const std::string& topic) = 0;
   virtual Admin& admin() = 0;
   virtual std::chrono::milliseconds timeout() const = 0;

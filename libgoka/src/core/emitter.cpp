@@ -10,7 +10,8 @@
 
 namespace goka {
 
-struct Emitter::State {
+struct Emitter::State final : core::DeliveryHandler {
+  using Callback = Emitter::Callback;
   std::string topic;
   int32_t partitions = 0;
   std::chrono::milliseconds timeout{0};
@@ -18,7 +19,6 @@ struct Emitter::State {
   std::atomic<bool> finished{false};
   std::atomic<int64_t> emitted{0};
   std::atomic<int64_t> acknowledged{0};
-  std::atomic<int64_t> failed{0};
   std::mutex finish_mutex;  // one finish() at a time
   std::mutex mutex;         // guards first_error and summary
   std::optional<Error> first_error;
@@ -27,14 +27,27 @@ struct Emitter::State {
   // queued, and those completions count into the members above.
   std::unique_ptr<core::Producer> producer;
 
-  void count(const Delivery& delivery) {
-    if (delivery.ok()) {
+  // tag: the caller's Callback, owned by the record, or null.
+  void on_delivery(const Delivery& delivery, void* tag) noexcept override {
+    std::unique_ptr<Callback> done(static_cast<Callback*>(tag));
+    std::optional<Error> failure = delivery.error;
+    if (done) {
+      try {
+        (*done)(delivery);
+      } catch (const std::exception& e) {
+        failure = Error(Errc::runtime, fmt::format("emit callback failed: {}", e.what()),
+                        {.topic = delivery.topic, .partition = delivery.partition});
+      } catch (...) {
+        failure = Error(Errc::runtime, "emit callback failed",
+                        {.topic = delivery.topic, .partition = delivery.partition});
+      }
+    }
+    if (!failure) {
       acknowledged.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    failed.fetch_add(1, std::memory_order_relaxed);
     std::lock_guard lock(mutex);
-    if (!first_error) first_error = delivery.error;
+    if (!first_error) first_error = std::move(failure);
   }
 };
 
@@ -53,7 +66,7 @@ Emitter::Emitter(std::string topic, std::shared_ptr<core::Backend> backend)
   state_->topic = std::move(topic);
   state_->partitions = *count;
   state_->timeout = backend->timeout();
-  state_->producer = backend->producer();
+  state_->producer = backend->producer(*state_);
   state_->producer->prepare(state_->topic);
 }
 
@@ -78,24 +91,11 @@ void Emitter::emit(Message message, Callback done) {
                 {.topic = state_->topic});
   }
   state_->emitted.fetch_add(1, std::memory_order_relaxed);
-  // The state outlives every completion: its producer completes them all
-  // before it is destroyed.
-  state_->producer->produce(
-      state_->topic, partition, message.key, message.value, message.headers, message.timestamp,
-      [state = state_.get(), done = std::move(done)](Delivery delivery) {
-        if (done) {
-          try {
-            done(delivery);
-          } catch (const std::exception& e) {
-            delivery.error = Error(Errc::runtime, fmt::format("emit callback failed: {}", e.what()),
-                                   {.topic = delivery.topic, .partition = delivery.partition});
-          } catch (...) {
-            delivery.error = Error(Errc::runtime, "emit callback failed",
-                                   {.topic = delivery.topic, .partition = delivery.partition});
-          }
-        }
-        state->count(delivery);
-      });
+  // Owned by the record until its delivery report; none when not needed.
+  std::unique_ptr<Callback> tag = done ? std::make_unique<Callback>(std::move(done)) : nullptr;
+  state_->producer->produce(state_->topic, partition, message.key, message.value, message.headers,
+                            message.timestamp, tag.get());
+  tag.release();
 }
 
 std::future<Delivery> Emitter::emit_async(Message message) {

@@ -15,8 +15,8 @@ class KafkaBackend final : public Backend {
  public:
   explicit KafkaBackend(ClientOptions options) : options_(std::move(options)) {}
 
-  std::unique_ptr<Producer> producer() override {
-    return std::make_unique<kafka::KafkaProducer>(options_);
+  std::unique_ptr<Producer> producer(DeliveryHandler& handler) override {
+    return std::make_unique<kafka::KafkaProducer>(options_, handler);
   }
   std::unique_ptr<PartitionReader> reader(const std::string& topic) override {
     return std::make_unique<kafka::KafkaReader>(options_, topic);

@@ -5,40 +5,32 @@
 namespace goka::kafka {
 namespace {
 
-using DoneFn = std::function<void(Delivery)>;
-
-// Delivery reports arrive on the poller thread; the record's opaque owns its
-// completion function.
 void delivery_trampoline(rd_kafka_t* rk, const rd_kafka_message_t* msg, void*) {
-  auto* producer = static_cast<KafkaProducer*>(static_cast<ClientEvents*>(rd_kafka_opaque(rk))->owner);
-  // Declared first, so it runs last: flush() returns only once the
-  // completion and everything it holds are gone.
-  struct Release {
-    KafkaProducer* producer;
-    ~Release() { producer->record_done(); }
-  } release{producer};
-  std::unique_ptr<DoneFn> done(static_cast<DoneFn*>(msg->_private));
-  if (!done || !*done) return;
-  Delivery delivery;
-  delivery.topic = rd_kafka_topic_name(msg->rkt);
-  delivery.partition = msg->partition;
-  if (msg->err) {
-    delivery.error = Error(Errc::kafka, fmt::format("produce failed: {}", rd_kafka_err2str(msg->err)),
-                           {.topic = delivery.topic, .partition = msg->partition});
-  } else {
-    delivery.offset = msg->offset;
-  }
-  try {
-    (*done)(std::move(delivery));
-  } catch (...) {
-    // The Producer contract forbids throwing callbacks; never unwind into C.
-  }
+  auto* events = static_cast<ClientEvents*>(rd_kafka_opaque(rk));
+  static_cast<KafkaProducer*>(events->owner)->delivered(*msg);
 }
 
 }  // namespace
 
-KafkaProducer::KafkaProducer(const ClientOptions& options)
-    : events_(std::make_unique<ClientEvents>(options)) {
+void KafkaProducer::delivered(const rd_kafka_message_t& msg) noexcept {
+  try {
+    delivery_.topic = rd_kafka_topic_name(msg.rkt);
+    delivery_.partition = msg.partition;
+    delivery_.offset = msg.err ? -1 : msg.offset;
+    delivery_.error.reset();
+    if (msg.err) {
+      delivery_.error = Error(Errc::kafka, fmt::format("produce failed: {}", rd_kafka_err2str(msg.err)),
+                              {.topic = delivery_.topic, .partition = msg.partition});
+    }
+  } catch (...) {
+    delivery_.error = Error(Errc::runtime, "out of memory reporting a delivery");
+  }
+  handler_.on_delivery(delivery_, msg._private);
+  record_done();
+}
+
+KafkaProducer::KafkaProducer(const ClientOptions& options, core::DeliveryHandler& handler)
+    : handler_(handler), events_(std::make_unique<ClientEvents>(options)) {
   Properties defaults{
       {"enable.idempotence", "true"},  // order per partition survives retries
       {"linger.ms", "5"},
@@ -59,7 +51,7 @@ KafkaProducer::~KafkaProducer() {
   stopping_ = true;
   rd_kafka_yield(handle_.get());  // wakes the poller at once
   poller_.join();
-  // Records still queued fail now, and their completions run here.
+  // Records still queued fail now, and their reports run here.
   rd_kafka_purge(handle_.get(), RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
   rd_kafka_poll(handle_.get(), 0);
 }
@@ -67,7 +59,7 @@ KafkaProducer::~KafkaProducer() {
 void KafkaProducer::produce(const std::string& topic, int32_t partition,
                             const std::optional<std::string>& key,
                             const std::optional<std::string>& value, const Headers& headers,
-                            int64_t timestamp, std::function<void(Delivery)> done) {
+                            int64_t timestamp, void* tag) {
   rd_kafka_headers_t* hdrs = nullptr;
   if (!headers.empty()) {
     hdrs = rd_kafka_headers_new(headers.size());
@@ -76,7 +68,6 @@ void KafkaProducer::produce(const std::string& topic, int32_t partition,
                           static_cast<ssize_t>(val.size()));
     }
   }
-  auto opaque = std::make_unique<DoneFn>(std::move(done));
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   const void* key_data = key ? key->data() : nullptr;
   size_t key_size = key ? key->size() : 0;
@@ -86,7 +77,7 @@ void KafkaProducer::produce(const std::string& topic, int32_t partition,
       handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK),
       RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
-      RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque.get()),
+      RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(tag),
       RD_KAFKA_V_END);
   if (err) {
     record_done();
@@ -94,7 +85,6 @@ void KafkaProducer::produce(const std::string& topic, int32_t partition,
     throw Error(Errc::kafka, fmt::format("cannot produce: {}", rd_kafka_err2str(err)),
                 {.topic = topic, .partition = partition});
   }
-  opaque.release();  // owned by the record until its delivery report
 }
 
 void KafkaProducer::record_done() {

@@ -16,20 +16,24 @@ namespace goka::kafka {
 class KafkaProducer final : public core::Producer {
  public:
   // Throws Errc::config for a bad property.
-  explicit KafkaProducer(const ClientOptions& options);
+  KafkaProducer(const ClientOptions& options, core::DeliveryHandler& handler);
   // Flushes at most options.timeout, then stops; undelivered records fail.
   ~KafkaProducer() override;
 
   void produce(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
                const std::optional<std::string>& value, const Headers& headers, int64_t timestamp,
-               std::function<void(Delivery)> done) override;
+               void* tag) override;
   bool flush(std::chrono::milliseconds timeout) override;
   void prepare(const std::string& topic) override;
 
-  // Called by the delivery report of every record, after its completion.
-  void record_done();
+  // The delivery report of one record (on the poller thread).
+  void delivered(const rd_kafka_message_t& msg) noexcept;
 
  private:
+  void record_done();
+
+  core::DeliveryHandler& handler_;
+  Delivery delivery_;  // reused by every report: no allocation per record
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;
   std::atomic<bool> stopping_{false};

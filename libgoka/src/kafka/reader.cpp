@@ -27,16 +27,19 @@ KafkaReader::~KafkaReader() {
   rd_kafka_consumer_close(handle_.get());
 }
 
+// Starts and stops only mark the assignment; poll() applies it once, as
+// librdkafka 2.0 can trip over assignments changed in quick succession.
 void KafkaReader::start(int32_t partition, int64_t offset) {
   next_offset_[partition] = offset;
-  reassign();
+  assignment_changed_ = true;
 }
 
 void KafkaReader::stop(int32_t partition) {
-  if (next_offset_.erase(partition) > 0) reassign();
+  if (next_offset_.erase(partition) > 0) assignment_changed_ = true;
 }
 
 void KafkaReader::reassign() {
+  assignment_changed_ = false;
   PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next_offset_.size())));
   for (const auto& [partition, offset] : next_offset_) {
     rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = offset;
@@ -56,6 +59,7 @@ int64_t KafkaReader::position(int32_t partition) {
 }
 
 void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait) {
+  if (assignment_changed_) reassign();
   ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(wait.count()),
                                            batch_.data(), batch_.size());
   if (n < 0) throw_kafka_error(rd_kafka_last_error(), "cannot read", *events_, {.topic = topic_});

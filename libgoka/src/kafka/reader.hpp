@@ -28,6 +28,7 @@ class KafkaReader final : public core::PartitionReader {
   HandlePtr handle_;
   QueuePtr queue_;
   std::map<int32_t, int64_t> next_offset_;  // per started partition
+  bool assignment_changed_ = false;
   std::vector<rd_kafka_message_t*> batch_;
 };
 

@@ -168,7 +168,8 @@ using Shared = MemoryLog::Shared;
 
 class MemoryProducer final : public core::Producer {
  public:
-  explicit MemoryProducer(std::shared_ptr<Shared> shared) : shared_(std::move(shared)) {
+  MemoryProducer(std::shared_ptr<Shared> shared, core::DeliveryHandler& handler)
+      : shared_(std::move(shared)), handler_(&handler) {
     std::lock_guard lock(shared_->mutex);
     id_ = shared_->next_producer++;
   }
@@ -182,7 +183,10 @@ class MemoryProducer final : public core::Producer {
 
   void produce(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
                const std::optional<std::string>& value, const Headers& headers, int64_t timestamp,
-               std::function<void(Delivery)> done) override {
+               void* tag) override {
+    std::function<void(Delivery)> done = [handler = handler_, tag](Delivery d) {
+      handler->on_delivery(d, tag);
+    };
     Record record;
     record.topic = topic;
     record.partition = partition;
@@ -219,6 +223,7 @@ class MemoryProducer final : public core::Producer {
 
  private:
   std::shared_ptr<Shared> shared_;
+  core::DeliveryHandler* handler_;
   uint64_t id_ = 0;
 };
 
@@ -364,8 +369,8 @@ MemoryLog::MemoryLog(MemoryLogOptions options)
 
 MemoryLog::~MemoryLog() = default;
 
-std::unique_ptr<core::Producer> MemoryLog::producer() {
-  return std::make_unique<MemoryProducer>(shared_);
+std::unique_ptr<core::Producer> MemoryLog::producer(core::DeliveryHandler& handler) {
+  return std::make_unique<MemoryProducer>(shared_, handler);
 }
 
 std::unique_ptr<core::PartitionReader> MemoryLog::reader(const std::string& topic) {

@@ -85,7 +85,7 @@ class MemoryLog final : public core::Backend {
   // A producer: appends to the log (see DeliveryMode). Producing to a missing
   // topic (not auto-created) or partition, or while the log is down,
   // completes with an error (Errc::not_found / Errc::timeout).
-  std::unique_ptr<core::Producer> producer() override;
+  std::unique_ptr<core::Producer> producer(core::DeliveryHandler& handler) override;
   // A reader of topic. Starting at an offset below the low watermark or
   // above the high watermark reads from the low watermark (Kafka's
   // auto.offset.reset=earliest). poll() waits up to its wait for records,
