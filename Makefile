@@ -23,10 +23,11 @@ demo: build
 
 test: build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(MAKE) --no-print-directory test-asan
 
 # Unit tests under AddressSanitizer and UndefinedBehaviorSanitizer.
 test-asan: deps
-	cmake -S . -B $(BUILD)-asan -G Ninja $(CMAKE_FLAGS) -DGOKA_SANITIZE=ON -DGOKA_BUILD_CLI=ON
+	cmake -S . -B $(BUILD)-asan -G Ninja $(CMAKE_FLAGS) -DGOKA_SANITIZE=ON -DCMAKE_BUILD_TYPE=Debug
 	cmake --build $(BUILD)-asan -j $(JOBS) --target goka-unit-tests
 	cd $(BUILD)-asan && ctest --output-on-failure -L unit -j $(JOBS)
 
