@@ -143,7 +143,10 @@ void run_dump(const DumpOptions& options) {
 
   std::vector<Record> batch;
   int64_t records = 0;
-  const auto wait = std::chrono::milliseconds(options.follow ? 500 : 200);
+  // A poll returns once its batch is full or wait has passed: short waits
+  // keep the end of a dump prompt; with --follow, wait bounds how late a
+  // trickle of new records is printed.
+  const auto wait = std::chrono::milliseconds(options.follow ? 100 : 20);
   bool more = options.count != 0;
   while (more) {
     if (interrupted()) {
