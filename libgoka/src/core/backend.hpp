@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "goka/emitter.hpp"
+#include "goka/error.hpp"
 #include "goka/record.hpp"
 #include "goka/topic_manager.hpp"
 #include "goka/topic_reader.hpp"
@@ -81,6 +82,56 @@ class Admin {
                             const Properties& config) = 0;
 };
 
+// A partition of a topic, and an offset in it.
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;  // meaning depends on the call; -1: none
+  bool operator==(const TopicPartition&) const = default;
+};
+
+// Receives a group member's partition changes. Called on the thread calling
+// GroupConsumer::poll(), from inside it; the change takes effect when the
+// call returns. on_revoked must finish and commit what it processed of
+// those partitions before returning (nothing is fetched meanwhile).
+class RebalanceHandler {
+ public:
+  virtual ~RebalanceHandler() = default;
+  // Partitions (of every subscribed topic) now owned; offset unset. They are
+  // paused: nothing of them is fetched until GroupConsumer::resume().
+  virtual void on_assigned(const std::vector<TopicPartition>& partitions) = 0;
+  // Partitions no longer owned; everything of them still buffered is dropped.
+  virtual void on_revoked(const std::vector<TopicPartition>& partitions) = 0;
+};
+
+// A member of a consumer group (group id = the Goka group name), with the
+// range assignor, so that co-partitioned topics give a member the same
+// partition numbers of each. One thread uses it.
+class GroupConsumer {
+ public:
+  virtual ~GroupConsumer() = default;
+  // Joins the group for topics; the first poll() that completes a rebalance
+  // calls the handler.
+  virtual void subscribe(const std::vector<std::string>& topics) = 0;
+  // Appends records that arrive within wait, per partition in offset order.
+  // A partition with a committed offset resumes after it; one without starts
+  // at the earliest or latest offset, as the consumer was made. Throws on a
+  // fatal error (e.g. the group's topics disappeared).
+  virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
+  virtual void pause(const std::vector<TopicPartition>& partitions) = 0;
+  virtual void resume(const std::vector<TopicPartition>& partitions) = 0;
+  // Commits offsets (each the next offset to read, Kafka's convention);
+  // synchronous. Throws Errc::kafka when the commit fails.
+  virtual void commit(const std::vector<TopicPartition>& offsets) = 0;
+  // The group's committed offsets of partitions (-1 where none).
+  virtual std::vector<TopicPartition> committed(const std::vector<TopicPartition>& partitions) = 0;
+  // Leaves the group (revoking through the handler first).
+  virtual void close() = 0;
+};
+
+// Where a group without committed offsets starts reading its inputs.
+enum class StartPolicy { earliest, latest };
+
 // Makes clients for one cluster.
 class Backend {
  public:
@@ -89,6 +140,14 @@ class Backend {
   virtual std::unique_ptr<Producer> producer(DeliveryHandler& handler) = 0;
   virtual std::unique_ptr<PartitionReader> reader(const std::string& topic) = 0;
   virtual Admin& admin() = 0;
+  // A member of group; handler must outlive it. Backends without consumer
+  // groups throw Errc::usage.
+  virtual std::unique_ptr<GroupConsumer> group_consumer(const std::string& group,
+                                                        StartPolicy start,
+                                                        RebalanceHandler& handler) {
+    (void)start, (void)handler;
+    throw Error(Errc::usage, "this backend has no consumer groups", {.detail = group});
+  }
   virtual std::chrono::milliseconds timeout() const = 0;
 };
 

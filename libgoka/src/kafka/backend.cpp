@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "kafka/admin.hpp"
+#include "kafka/group_consumer.hpp"
 #include "kafka/producer.hpp"
 #include "kafka/reader.hpp"
 
@@ -24,6 +25,10 @@ class KafkaBackend final : public Backend {
   Admin& admin() override {
     std::call_once(admin_once_, [this] { admin_ = std::make_unique<kafka::KafkaAdmin>(options_); });
     return *admin_;
+  }
+  std::unique_ptr<GroupConsumer> group_consumer(const std::string& group, StartPolicy start,
+                                                RebalanceHandler& handler) override {
+    return std::make_unique<kafka::KafkaGroupConsumer>(options_, group, start, handler);
   }
   std::chrono::milliseconds timeout() const override { return options_.timeout; }
 

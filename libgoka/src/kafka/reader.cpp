@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "kafka/message.hpp"
+
 namespace goka::kafka {
 
 KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
@@ -90,26 +92,7 @@ void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait)
     }
     Record& record = out.emplace_back();
     record.topic = topic_;
-    record.partition = msg->partition;
-    record.offset = msg->offset;
-    rd_kafka_timestamp_type_t ts_type;
-    record.timestamp = rd_kafka_message_timestamp(msg.get(), &ts_type);
-    if (msg->key != nullptr) record.key.emplace(static_cast<const char*>(msg->key), msg->key_len);
-    if (msg->payload != nullptr) {
-      record.value.emplace(static_cast<const char*>(msg->payload), msg->len);
-    }
-    rd_kafka_headers_t* hdrs = nullptr;
-    if (rd_kafka_message_headers(msg.get(), &hdrs) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      const char* name;
-      const void* value;
-      size_t size;
-      for (size_t idx = 0; rd_kafka_header_get_all(hdrs, idx, &name, &value, &size) ==
-                           RD_KAFKA_RESP_ERR_NO_ERROR;
-           ++idx) {
-        record.headers.emplace_back(name, value ? std::string(static_cast<const char*>(value), size)
-                                                : std::string());
-      }
-    }
+    to_record(*msg, record);
     next_offset_[record.partition] = record.offset + 1;
   }
   if (failure) throw *failure;

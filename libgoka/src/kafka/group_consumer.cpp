@@ -1,0 +1,169 @@
+#include "kafka/group_consumer.hpp"
+
+#include <fmt/format.h>
+
+#include "kafka/message.hpp"
+
+namespace goka::kafka {
+namespace {
+
+void rebalance_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                          rd_kafka_topic_partition_list_t* partitions, void*) {
+  auto* events = static_cast<ClientEvents*>(rd_kafka_opaque(rk));
+  static_cast<KafkaGroupConsumer*>(events->owner)->rebalance(err, partitions);
+}
+
+std::vector<core::TopicPartition> to_vector(const rd_kafka_topic_partition_list_t* list) {
+  std::vector<core::TopicPartition> out;
+  for (int i = 0; list != nullptr && i < list->cnt; ++i) {
+    out.push_back({list->elems[i].topic, list->elems[i].partition, list->elems[i].offset});
+  }
+  return out;
+}
+
+PartitionListPtr to_list(const std::vector<core::TopicPartition>& partitions) {
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        tp.offset;
+  }
+  return list;
+}
+
+}  // namespace
+
+KafkaGroupConsumer::KafkaGroupConsumer(const ClientOptions& options, const std::string& group,
+                                       core::StartPolicy start, core::RebalanceHandler& handler)
+    : group_(group), handler_(handler), events_(std::make_unique<ClientEvents>(options)) {
+  events_->owner = this;
+  Properties defaults{
+      {"group.id", group},
+      {"partition.assignment.strategy", "range"},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"enable.partition.eof", "false"},
+      {"auto.offset.reset", start == core::StartPolicy::earliest ? "earliest" : "latest"},
+      {"fetch.wait.max.ms", "100"},
+      // A member that died is replaced after this long (Kafka's minimum is 6 s).
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "1000"},
+  };
+  ConfPtr conf = make_conf(options, defaults, *events_);
+  rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_trampoline);
+  handle_ = make_handle(RD_KAFKA_CONSUMER, std::move(conf));
+  rd_kafka_poll_set_consumer(handle_.get());
+}
+
+KafkaGroupConsumer::~KafkaGroupConsumer() {
+  try {
+    close();
+  } catch (...) {
+    // A destructor cannot report; close() explicitly to see errors.
+  }
+}
+
+void KafkaGroupConsumer::rebalance(rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* partitions) {
+  std::vector<core::TopicPartition> changed = to_vector(partitions);
+  try {
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      rd_kafka_assign(handle_.get(), partitions);
+      // Paused at once: what was fetched before is dropped by librdkafka and
+      // fetched again from the committed offset on resume().
+      rd_kafka_pause_partitions(handle_.get(), partitions);
+      handler_.on_assigned(changed);
+    } else {
+      if (err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) handler_.on_revoked(changed);
+      rd_kafka_assign(handle_.get(), nullptr);
+    }
+  } catch (...) {
+    if (!pending_) pending_ = std::current_exception();
+    if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) rd_kafka_assign(handle_.get(), nullptr);
+  }
+}
+
+void KafkaGroupConsumer::rethrow_pending() {
+  if (pending_) std::rethrow_exception(std::exchange(pending_, nullptr));
+}
+
+void KafkaGroupConsumer::subscribe(const std::vector<std::string>& topics) {
+  std::vector<core::TopicPartition> list;
+  for (const auto& topic : topics) list.push_back({topic, RD_KAFKA_PARTITION_UA, -1});
+  PartitionListPtr subscription = to_list(list);
+  if (rd_kafka_resp_err_t err = rd_kafka_subscribe(handle_.get(), subscription.get())) {
+    throw_kafka_error(err, "cannot subscribe", *events_, {.detail = "group " + group_});
+  }
+}
+
+void KafkaGroupConsumer::poll(std::vector<Record>& out, std::chrono::milliseconds wait) {
+  constexpr int kMaxBatch = 2048;
+  for (int i = 0; i < kMaxBatch; ++i) {
+    MessagePtr msg(rd_kafka_consumer_poll(handle_.get(), i == 0 ? static_cast<int>(wait.count()) : 0));
+    rethrow_pending();
+    if (!msg) return;
+    if (msg->err) {
+      std::string topic = msg->rkt ? rd_kafka_topic_name(msg->rkt) : "";
+      switch (msg->err) {
+        case RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC:
+        case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
+        case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR__FATAL:
+          throw Error(msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
+                              msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC
+                          ? Errc::not_found
+                          : Errc::kafka,
+                      fmt::format("cannot consume: {}", rd_kafka_message_errstr(msg.get())),
+                      {.topic = topic, .partition = msg->partition, .detail = "group " + group_});
+        default:  // transport and other passing errors: librdkafka retries
+          events_->log(LogLevel::info, fmt::format("group {}: {}", group_,
+                                                   rd_kafka_message_errstr(msg.get())));
+          continue;
+      }
+    }
+    Record& record = out.emplace_back();
+    record.topic = rd_kafka_topic_name(msg->rkt);
+    to_record(*msg, record);
+  }
+}
+
+void KafkaGroupConsumer::pause(const std::vector<core::TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  rd_kafka_pause_partitions(handle_.get(), to_list(partitions).get());
+}
+
+void KafkaGroupConsumer::resume(const std::vector<core::TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  rd_kafka_resume_partitions(handle_.get(), to_list(partitions).get());
+}
+
+void KafkaGroupConsumer::commit(const std::vector<core::TopicPartition>& offsets) {
+  if (offsets.empty()) return;
+  PartitionListPtr list = to_list(offsets);
+  rd_kafka_resp_err_t err = rd_kafka_commit(handle_.get(), list.get(), 0);
+  for (int i = 0; !err && i < list->cnt; ++i) err = list->elems[i].err;
+  if (err) {
+    throw Error(Errc::kafka, fmt::format("cannot commit offsets: {}", rd_kafka_err2str(err)),
+                {.detail = "group " + group_});
+  }
+}
+
+std::vector<core::TopicPartition> KafkaGroupConsumer::committed(
+    const std::vector<core::TopicPartition>& partitions) {
+  PartitionListPtr list = to_list(partitions);
+  rd_kafka_resp_err_t err = rd_kafka_committed(
+      handle_.get(), list.get(), static_cast<int>(events_->options().timeout.count()));
+  if (err) throw_kafka_error(err, "cannot read committed offsets", *events_, {.detail = "group " + group_});
+  std::vector<core::TopicPartition> out = to_vector(list.get());
+  for (auto& tp : out) tp.offset = tp.offset >= 0 ? tp.offset : -1;
+  return out;
+}
+
+void KafkaGroupConsumer::close() {
+  if (closed_) return;
+  closed_ = true;
+  rd_kafka_consumer_close(handle_.get());  // revokes through the handler
+  rethrow_pending();
+}
+
+}  // namespace goka::kafka

@@ -1,0 +1,42 @@
+#pragma once
+// core::GroupConsumer on librdkafka: a consumer group member with the range
+// assignor, manual commits, and rebalances handed to a RebalanceHandler.
+
+#include <exception>
+#include <memory>
+
+#include "core/backend.hpp"
+#include "kafka/client.hpp"
+
+namespace goka::kafka {
+
+class KafkaGroupConsumer final : public core::GroupConsumer {
+ public:
+  KafkaGroupConsumer(const ClientOptions& options, const std::string& group,
+                     core::StartPolicy start, core::RebalanceHandler& handler);
+  ~KafkaGroupConsumer() override;
+
+  void subscribe(const std::vector<std::string>& topics) override;
+  void poll(std::vector<Record>& out, std::chrono::milliseconds wait) override;
+  void pause(const std::vector<core::TopicPartition>& partitions) override;
+  void resume(const std::vector<core::TopicPartition>& partitions) override;
+  void commit(const std::vector<core::TopicPartition>& offsets) override;
+  std::vector<core::TopicPartition> committed(
+      const std::vector<core::TopicPartition>& partitions) override;
+  void close() override;
+
+  // The rebalance callback (librdkafka's thread calling poll()).
+  void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
+
+ private:
+  void rethrow_pending();
+
+  std::string group_;
+  core::RebalanceHandler& handler_;
+  std::unique_ptr<ClientEvents> events_;
+  HandlePtr handle_;
+  bool closed_ = false;
+  std::exception_ptr pending_;  // thrown by the handler inside librdkafka
+};
+
+}  // namespace goka::kafka
