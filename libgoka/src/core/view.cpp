@@ -191,14 +191,13 @@ struct View::State {
     try {
       run_loop();
     } catch (const Error& e) {
-      log(LogLevel::error, fmt::format("view of {} stopped: {}", table, e.what()));
+      // Kept and thrown, not logged: the caller reports it once.
       finish(e);
       throw;
     } catch (const std::exception& e) {
-      Error error(Errc::runtime, fmt::format("view failed: {}", e.what()), {.topic = table});
-      log(LogLevel::error, fmt::format("view of {} stopped: {}", table, error.what()));
-      finish(error);
-      throw error;
+      Error failure(Errc::runtime, fmt::format("view failed: {}", e.what()), {.topic = table});
+      finish(failure);
+      throw failure;
     }
     finish(std::nullopt);
   }

@@ -29,7 +29,15 @@ struct TopicLog {
 struct Pending {
   uint64_t producer = 0;
   Record record;
-  std::function<void(Delivery)> done;
+  core::DeliveryHandler* handler = nullptr;
+  void* tag = nullptr;
+};
+
+// An outcome to hand to a handler once the log's lock is released.
+struct Outcome {
+  core::DeliveryHandler* handler = nullptr;
+  void* tag = nullptr;
+  Delivery delivery;
 };
 
 Error not_found(const std::string& topic, std::optional<int32_t> partition = std::nullopt) {
@@ -43,16 +51,6 @@ Error down_error(const std::string& topic = {}) {
   if (!topic.empty()) context.topic = topic;
   context.detail = "the in-memory log is down";
   return Error(Errc::timeout, "cluster unreachable", context);
-}
-
-// Calls done without letting an exception escape (the Producer contract
-// forbids throwing completions; be defensive anyway).
-void complete(const std::function<void(Delivery)>& done, Delivery delivery) {
-  if (!done) return;
-  try {
-    done(std::move(delivery));
-  } catch (...) {
-  }
 }
 
 }  // namespace
@@ -69,6 +67,9 @@ struct MemoryLog::Shared {
   std::deque<Pending> pending;
   bool down = false;
   std::map<std::string, std::deque<Error>, std::less<>> poll_failures;
+  // Held while handlers run: one call at a time; recursive, because a
+  // handler may produce again (immediate delivery calls it back at once).
+  std::recursive_mutex handing;
   uint64_t next_producer = 1;
 
   int64_t now() const {
@@ -116,11 +117,18 @@ struct MemoryLog::Shared {
     return p.records.back().offset;
   }
 
+  // Hands outcomes to their handlers, in order, one call at a time (the
+  // DeliveryHandler contract). REQUIRES: mutex not held.
+  void hand_over(std::vector<Outcome>& outcomes) {
+    std::lock_guard lock(handing);
+    for (Outcome& o : outcomes) o.handler->on_delivery(o.delivery, o.tag);
+  }
+
   // Delivers the queued records matching which (all when which == 0), in
-  // order, and calls their completions outside the lock. Returns how many.
+  // order, and hands their outcomes over outside the lock. Returns how many.
   // While down nothing is delivered.
   std::size_t deliver(uint64_t which) {
-    std::vector<std::pair<std::function<void(Delivery)>, Delivery>> done;
+    std::vector<Outcome> outcomes;
     {
       std::lock_guard lock(mutex);
       if (down) return 0;
@@ -135,17 +143,17 @@ struct MemoryLog::Shared {
         } catch (const Error& e) {
           d.error = e;
         }
-        done.emplace_back(std::move(it->done), std::move(d));
+        outcomes.push_back({it->handler, it->tag, std::move(d)});
         it = pending.erase(it);
       }
     }
-    for (auto& [fn, d] : done) complete(fn, std::move(d));
-    return done.size();
+    hand_over(outcomes);
+    return outcomes.size();
   }
 
   // Fails the queued records of producer which with error.
   void fail_pending(uint64_t which, const Error& error) {
-    std::vector<std::pair<std::function<void(Delivery)>, Delivery>> done;
+    std::vector<Outcome> outcomes;
     {
       std::lock_guard lock(mutex);
       for (auto it = pending.begin(); it != pending.end();) {
@@ -153,12 +161,12 @@ struct MemoryLog::Shared {
           ++it;
           continue;
         }
-        done.emplace_back(std::move(it->done),
-                          Delivery{it->record.topic, it->record.partition, -1, error});
+        outcomes.push_back(
+            {it->handler, it->tag, Delivery{it->record.topic, it->record.partition, -1, error}});
         it = pending.erase(it);
       }
     }
-    for (auto& [fn, d] : done) complete(fn, std::move(d));
+    hand_over(outcomes);
   }
 };
 
@@ -174,8 +182,8 @@ class MemoryProducer final : public core::Producer {
     id_ = shared_->next_producer++;
   }
 
-  // Done must be called exactly once: what is still queued is delivered now,
-  // or fails when the log is down.
+  // Every record's outcome is handed over exactly once: what is still
+  // queued is delivered now, or fails when the log is down.
   ~MemoryProducer() override {
     shared_->deliver(id_);
     shared_->fail_pending(id_, down_error());
@@ -184,9 +192,6 @@ class MemoryProducer final : public core::Producer {
   void produce(const std::string& topic, int32_t partition, const std::optional<std::string>& key,
                const std::optional<std::string>& value, const Headers& headers, int64_t timestamp,
                void* tag) override {
-    std::function<void(Delivery)> done = [handler = handler_, tag](Delivery d) {
-      handler->on_delivery(d, tag);
-    };
     Record record;
     record.topic = topic;
     record.partition = partition;
@@ -205,13 +210,14 @@ class MemoryProducer final : public core::Producer {
       } else if (partition < 0 || partition >= static_cast<int32_t>(t->partitions.size())) {
         delivery.error = not_found(topic, partition);
       } else if (shared_->options.delivery == DeliveryMode::queued) {
-        shared_->pending.push_back({id_, std::move(record), std::move(done)});
+        shared_->pending.push_back({id_, std::move(record), handler_, tag});
         return;
       } else {
         delivery.offset = shared_->append(std::move(record));
       }
     }
-    complete(done, std::move(delivery));
+    std::vector<Outcome> outcome{{handler_, tag, std::move(delivery)}};
+    shared_->hand_over(outcome);
   }
 
   bool flush(std::chrono::milliseconds) override {

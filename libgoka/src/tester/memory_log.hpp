@@ -48,14 +48,17 @@
 
 namespace goka::tester {
 
-// When a produced record is appended and its completion called.
+// When a produced record is appended and its outcome handed to the
+// producer's DeliveryHandler. Handler calls are serialised across the log
+// (one at a time, as the DeliveryHandler contract says); a handler may
+// produce again.
 enum class DeliveryMode {
-  // In produce() itself: the record is in the log and done has been called
-  // (in the producing thread) when produce() returns.
+  // In produce() itself: the record is in the log and the handler has been
+  // called (in the producing thread) when produce() returns.
   immediate,
   // Queued until the producer's flush(), MemoryLog::deliver() or the
-  // producer's destruction; done is called in the thread doing that. Lets a
-  // test look at the state between producing and acknowledging.
+  // producer's destruction; the handler is called in the thread doing that.
+  // Lets a test look at the state between producing and acknowledging.
   queued,
 };
 
@@ -83,8 +86,9 @@ class MemoryLog final : public core::Backend {
 
   // ---- core::Backend ----
   // A producer: appends to the log (see DeliveryMode). Producing to a missing
-  // topic (not auto-created) or partition, or while the log is down,
-  // completes with an error (Errc::not_found / Errc::timeout).
+  // topic (not auto-created) or partition, or while the log is down, hands
+  // an error to the handler (Errc::not_found / Errc::timeout). Destroying
+  // the producer delivers what it still has queued (fails it while down).
   std::unique_ptr<core::Producer> producer(core::DeliveryHandler& handler) override;
   // A reader of topic. Starting at an offset below the low watermark or
   // above the high watermark reads from the low watermark (Kafka's
@@ -126,7 +130,7 @@ class MemoryLog final : public core::Backend {
   void trim(const std::string& topic, int32_t partition, int64_t new_low);
 
   // Appends every queued produced record (DeliveryMode::queued) in the order
-  // produced and calls their completions in this thread. Returns how many.
+  // produced and hands their outcomes over in this thread. Returns how many.
   std::size_t deliver();
   // Records produced and not delivered yet.
   std::size_t pending() const;
