@@ -102,6 +102,9 @@ std::size_t utf8_sequence_length(const unsigned char* s, std::size_t i, std::siz
 
 // "invalid JSON: <why>" for text that is not valid JSON.
 std::string invalid_json(std::string_view text) {
+  // nlohmann's lexer takes a NUL byte for the end of the input; say so first.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos)
+    return fmt::format("invalid JSON: a NUL byte at offset {}", nul);
   auto error = json_error(text);
   return fmt::format("invalid JSON: {}", error ? *error : "parse error");
 }

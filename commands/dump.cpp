@@ -35,6 +35,7 @@ struct DumpOptions {
   std::vector<int32_t> partitions;
   bool table = false;
   std::string format;
+  CLI::Option* format_option = nullptr;  // given, even as "" (prints nothing per record)
   std::string codec = "json";
 };
 
@@ -78,7 +79,8 @@ class Printer {
  public:
   Printer(const DumpOptions& options, Output& output)
       : output_(output), codec_(ValueCodec::from_name(options.codec)), table_(options.table) {
-    if (!options.format.empty()) format_.emplace(options.format);
+    if (options.format_option != nullptr && options.format_option->count() > 0)
+      format_.emplace(options.format);
   }
 
   void add(Record& record) {
@@ -215,9 +217,10 @@ void register_dump(CLI::App& app) {
   auto* table = sub->add_flag("--table", options->table,
                               "Print the latest value per key, sorted by key, as "
                               "{\"key\":..,\"value\":..}; tombstones remove keys");
-  auto* format = sub->add_option("--format", options->format,
-                                 "Print each record in kcat's -f format instead of JSON")
-                     ->type_name("FMT");
+  auto* format = options->format_option =
+      sub->add_option("--format", options->format,
+                      "Print each record in kcat's -f format instead of JSON")
+          ->type_name("FMT");
   table->excludes(follow);
   table->excludes(format);
   sub->add_option("--codec", options->codec, "Value codec")

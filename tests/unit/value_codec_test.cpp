@@ -161,6 +161,10 @@ TEST_CASE("json codec", "[value_codec]") {
   CHECK_THAT(decoded_text(c, ""), Catch::StartsWith("ERROR invalid JSON"));
   CHECK_THAT(decoded_text(c, "\"\xff\""), Catch::StartsWith("ERROR invalid JSON"));
   CHECK_THAT(decoded_text(c, "\"a\nb\""), Catch::StartsWith("ERROR invalid JSON"));
+  // nlohmann stops at a NUL byte and would accept "1\0x"; the codec does not.
+  CHECK(decoded_text(c, std::string("1\0x", 3)) ==
+        "ERROR invalid JSON: a NUL byte at offset 1 / prefix:");
+  CHECK(thrown([&] { c.encode_text(std::string("[1]\0", 4)); }) == Errc::decode);
 }
 
 TEST_CASE("the json codec gives the bytes goka::JsonCodec gives", "[value_codec]") {
