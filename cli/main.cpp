@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
   goka::cli::register_broker(app);
   goka::cli::register_emit(app);
   goka::cli::register_dump(app);
+  goka::cli::register_view(app);
+  goka::cli::register_recover(app);
   goka::cli::register_partition(app);
   goka::cli::register_topics(app);
   goka::cli::register_completion(app);

@@ -9,6 +9,8 @@ namespace goka::cli {
 void register_broker(CLI::App& app);
 void register_emit(CLI::App& app);
 void register_dump(CLI::App& app);
+void register_view(CLI::App& app);
+void register_recover(CLI::App& app);
 void register_partition(CLI::App& app);
 void register_topics(CLI::App& app);
 void register_completion(CLI::App& app);

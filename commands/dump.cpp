@@ -21,6 +21,7 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
+#include "commands/dump_storage.hpp"
 #include "goka/error.hpp"
 #include "goka/topic_reader.hpp"
 
@@ -37,6 +38,7 @@ struct DumpOptions {
   std::string format;
   CLI::Option* format_option = nullptr;  // given, even as "" (prints nothing per record)
   std::string codec = "json";
+  std::string storage;  // --storage DIR: local storages instead of a topic
 };
 
 // stdout through one large buffer, written with write(2). A reader that went
@@ -125,7 +127,20 @@ class Printer {
   std::unordered_map<std::string, std::string> latest_;
 };
 
+// dump --storage DIR [TOPIC]: what applies of the topic's options is passed on.
+void dump_from_storage(const DumpOptions& options) {
+  if (options.follow || options.offset != "beginning" || !options.format.empty())
+    throw Error(Errc::usage, "--storage cannot be combined with --follow, --offset or --format");
+  run_dump_storage(DumpStorageOptions{.dir = options.storage,
+                                      .topic = options.topic,
+                                      .partitions = options.partitions,
+                                      .count = options.count,
+                                      .codec = options.codec});
+}
+
 void run_dump(const DumpOptions& options) {
+  if (!options.storage.empty()) return dump_from_storage(options);
+  if (options.topic.empty()) throw Error(Errc::usage, "TOPIC is required (or --storage DIR)");
   if (options.table && options.follow)
     throw Error(Errc::usage, "--table prints a table once read to the end; it cannot --follow");
   if (options.table && !options.format.empty())
@@ -198,8 +213,15 @@ void register_dump(CLI::App& app) {
       "--format tokens (kcat's -f): %k key, %s value (raw bytes), %K/%S key/value size (-1 "
       "for null),\n"
       "%t topic, %p partition, %o offset, %T timestamp, %h headers (n=v,n=v), %%, and \\n \\t "
-      "\\r \\\\.");
-  sub->add_option("TOPIC", options->topic, "Topic to print")->required();
+      "\\r \\\\.\n"
+      "--storage DIR prints the local storages under DIR (DIR/TOPIC.PARTITION, written by "
+      "recover,\n"
+      "view --storage, a processor or Go Goka) instead: with TOPIC its rows {\"key\",\"value\"} "
+      "in key\n"
+      "order; without, every topic's as {\"topic\",\"key\",\"value\"} (topics in name order). "
+      "Each\n"
+      "partition's __offset goes to stderr (-q: not). -p, -c and --codec apply.");
+  sub->add_option("TOPIC", options->topic, "Topic to print (optional with --storage)");
   auto* follow = sub->add_flag("-f,--follow", options->follow,
                                "Keep reading new records after the end (until SIGINT)");
   sub->add_option("-o,--offset", options->offset,
@@ -226,6 +248,9 @@ void register_dump(CLI::App& app) {
   sub->add_option("--codec", options->codec, "Value codec")
       ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
       ->capture_default_str();
+  sub->add_option("--storage", options->storage,
+                  "Print the local storages under DIR instead of a topic")
+      ->type_name("DIR");
   sub->callback([options] { run_dump(*options); });
 }
 
