@@ -279,7 +279,8 @@ void register_view(CLI::App& app) {
           ->type_name("P");
   o->range_option = sub->add_option("--range", o->range,
                                     "Print the rows with FROM <= key < TO (TO \"\": no end)")
-                        ->expected(2)
+                        ->type_size(2)
+                        ->expected(1)
                         ->allow_extra_args(false)
                         ->type_name("FROM TO");
   sub->add_flag("--watch", o->watch,
