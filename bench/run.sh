@@ -54,3 +54,4 @@ report() {  # name, ours, theirs
 report "goka-cli emit --input kv" goka-emit kcat-emit "kcat -P"
 report "goka-cli dump (JSON envelope)" goka-dump kcat-dump "kcat -C -e"
 report "goka-cli dump (JSON envelope)" goka-dump kcat-dump-json "kcat -C -e -J"
+bash "$(dirname "$0")/view.sh" "$CLI"
