@@ -135,6 +135,11 @@ Headers parse_headers(const std::vector<std::string>& specs) {
   return headers;
 }
 
+// Plain text given where JSON is expected is the common mistake: say how.
+const char* codec_hint(const ValueCodec& codec) {
+  return codec.kind() == ValueCodec::Kind::json ? " (use --codec string for plain text)" : "";
+}
+
 bool is_blank(std::string_view line) {
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
@@ -181,7 +186,7 @@ class LineEmitter {
     try {
       message.value = codec_.encode_text(value);
     } catch (const Error& e) {
-      throw Error(Errc::usage, fmt::format("value: {}", e.message()));
+      throw Error(Errc::usage, fmt::format("value: {}{}", e.message(), codec_hint(codec_)));
     }
   }
 
@@ -244,8 +249,8 @@ void run_emit(const EmitOptions& options) {
     try {
       arg_value = codec.encode_text(options.value);
     } catch (const Error& e) {
-      throw Error(Errc::usage, fmt::format("VALUE does not encode with codec {}: {}", codec.name(),
-                                           e.message()));
+      throw Error(Errc::usage, fmt::format("VALUE does not encode with codec {}: {}{}",
+                                           codec.name(), e.message(), codec_hint(codec)));
     }
   }
 
