@@ -140,7 +140,10 @@ const char* codec_hint(const ValueCodec& codec) {
   return codec.kind() == ValueCodec::Kind::json ? " (use --codec string for plain text)" : "";
 }
 
-bool is_blank(std::string_view line) {
+// A blank line is skipped. For KEY<delim>VALUE input only an empty line is
+// blank (a lone tab is an empty key and value); envelopes may be padded.
+bool is_blank(std::string_view line, bool kv) {
+  if (kv) return line.empty() || line == "\r";
   return line.find_first_not_of(" \t\r") == std::string_view::npos;
 }
 
@@ -270,11 +273,12 @@ void run_emit(const EmitOptions& options) {
   } else {
     LineEmitter lines(options, emitter, codec, std::move(headers));
     LineReader reader(STDIN_FILENO);
+    const bool kv = options.input == "kv";
     std::string_view line;
     int64_t line_number = 0;
     while (reader.next(line)) {
       ++line_number;
-      if (is_blank(line)) continue;
+      if (is_blank(line, kv)) continue;
       try {
         lines.emit_line(line);
       } catch (const Error& e) {
