@@ -12,17 +12,19 @@ _goka_cli() {
   local sub="" i positionals=0
   for ((i = 1; i < COMP_CWORD; i++)); do
     case "${COMP_WORDS[i]}" in
-      broker|emit|dump|partition|topics|completion) sub="${COMP_WORDS[i]}"; break ;;
+      broker|emit|dump|view|recover|partition|topics|completion) sub="${COMP_WORDS[i]}"; break ;;
     esac
   done
   local global="-h --help --version -b --brokers -X --property -F --config -q --quiet -v --verbose --timeout"
   local global_valued="-b --brokers -X --property -F --config --timeout"
   local opts="" valued="" topic_opts="" topic_positional=0
   case "$sub" in
-    "") COMPREPLY=($(compgen -W "broker emit dump partition topics completion $global" -- "$cur")); return ;;
+    "") COMPREPLY=($(compgen -W "broker emit dump view recover partition topics completion $global" -- "$cur")); return ;;
     broker) opts="-h --help -t --topic --brokers-count --address-file --control"; valued="-t --topic --brokers-count --address-file"; topic_opts=""; topic_positional=0 ;;
     emit) opts="-h --help --input -K --key-delimiter --codec -H --header -p --partition -Z --null-empty --keep-partition --skip-invalid"; valued="--input -K --key-delimiter --codec -H --header -p --partition"; topic_opts=""; topic_positional=1 ;;
-    dump) opts="-h --help -f --follow -o --offset -c --count -p --partition --table --format --codec"; valued="-o --offset -c --count -p --partition --format --codec"; topic_opts=""; topic_positional=1 ;;
+    dump) opts="-h --help -f --follow -o --offset -c --count -p --partition --table --format --codec --storage"; valued="-o --offset -c --count -p --partition --format --codec --storage"; topic_opts=""; topic_positional=1 ;;
+    view) opts="-h --help --group --all --prefix --range --watch --storage --codec"; valued="--group --prefix --range --storage --codec"; topic_opts=""; topic_positional=1 ;;
+    recover) opts="-h --help --group --storage"; valued="--group --storage"; topic_opts=""; topic_positional=1 ;;
     partition) opts="-h --help -n --partitions -t --topic"; valued="-n --partitions -t --topic"; topic_opts="-t --topic"; topic_positional=0 ;;
     topics) opts="-h --help --json"; valued=""; topic_opts=""; topic_positional=0 ;;
     completion) opts="-h --help"; valued=""; topic_opts=""; topic_positional=0 ;;
@@ -31,6 +33,7 @@ _goka_cli() {
     "emit --input") COMPREPLY=($(compgen -W "json kv" -- "$cur")); return ;;
     "emit --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
     "dump --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
+    "view --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
   esac
   if [[ " $topic_opts " == *" $prev "* && -n "$prev" ]]; then
     COMPREPLY=($(compgen -W "$(_goka_cli_topics)" -- "$cur")); return
