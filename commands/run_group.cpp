@@ -1,0 +1,293 @@
+// goka-cli run-group GROUP: one instance of a processor group whose callback
+// is a built-in op (--op) or a handler process (--exec), on JSON values.
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "cli/global_options.hpp"
+#include "cli/signals.hpp"
+#include "cli/value_codec.hpp"
+#include "commands/commands.hpp"
+#include "commands/decision.hpp"
+#include "commands/exec_handler.hpp"
+#include "commands/group_ops.hpp"
+#include "goka/context.hpp"
+#include "goka/error.hpp"
+#include "goka/graph.hpp"
+#include "goka/processor.hpp"
+#include "goka/topic_manager.hpp"
+
+namespace goka::cli {
+namespace {
+
+struct RunGroupOptions {
+  std::string group;
+  std::vector<std::string> inputs;
+  std::string op;
+  std::string field;
+  size_t max_items = 0;
+  std::string exec;
+  std::vector<std::string> outputs;
+  std::vector<std::string> joins;
+  std::vector<std::string> lookups;
+  bool loop = false;
+  std::string codec = "json";
+  std::string table_codec = "json";
+  std::string storage = "memory";
+  std::string start = "earliest";
+  double until_idle = 0;
+  size_t threads = 0;
+};
+
+// Runs one message through the op or the handler and applies the decision.
+class Callback {
+ public:
+  Callback(const RunGroupOptions& opts)
+      : opts_(opts),
+        codec_(ValueCodec::from_name(opts.codec)),
+        table_codec_(ValueCodec::from_name(opts.table_codec)),
+        op_{opts.op, opts.field, opts.max_items} {
+    if (!opts.exec.empty()) handler_ = std::make_unique<ExecHandler>(opts.exec);
+  }
+
+  void operator()(Context& ctx, const std::optional<std::string>& message) {
+    ErrorContext where{.topic = ctx.topic(), .partition = ctx.partition(), .offset = ctx.offset()};
+    nlohmann::json value, state;
+    try {
+      value = message ? codec_.decode(*message) : nlohmann::json();
+    } catch (const Error& e) {
+      throw Error(Errc::decode, "input value does not decode: " + e.message(), where);
+    }
+    if (auto current = ctx.value()) {
+      try {
+        state = table_codec_.decode(*current);
+      } catch (const Error& e) {
+        throw Error(Errc::decode, "table value does not decode: " + e.message(), where);
+      }
+    }
+    Decision d;
+    try {
+      d = handler_ ? parse_decision(handler_->call(request(ctx, value, state), lookup(ctx)))
+                   : op_.apply(state, value);
+    } catch (const Error& e) {
+      throw Error(e.code(), e.message() + (e.context_text().empty() ? "" : " (" + e.context_text() + ")"),
+                  where);
+    }
+    if (d.fail) ctx.fail(*d.fail);
+    apply(ctx, d);
+  }
+
+ private:
+  nlohmann::json request(Context& ctx, const nlohmann::json& value, const nlohmann::json& state) {
+    nlohmann::json headers = nlohmann::json::object();
+    for (const auto& [name, v] : ctx.headers()) headers[name] = v;
+    nlohmann::json joins = nlohmann::json::object();
+    for (const auto& table : opts_.joins) {
+      auto v = ctx.join(table);
+      joins[table] = v ? ValueCodec().decode(*v) : nlohmann::json();
+    }
+    return {{"topic", ctx.topic()},         {"partition", ctx.partition()},
+            {"offset", ctx.offset()},       {"timestamp", ctx.timestamp()},
+            {"key", ctx.key()},             {"value", value},
+            {"headers", headers},           {"state", state},
+            {"joins", joins}};
+  }
+
+  ExecHandler::Lookup lookup(Context& ctx) {
+    return [&ctx](const std::string& table, const std::string& key) {
+      auto v = ctx.lookup(table, key);
+      return v ? ValueCodec().decode(*v) : nlohmann::json();
+    };
+  }
+
+  void apply(Context& ctx, const Decision& d) {
+    std::optional<std::string> stored;
+    if (d.action == Decision::Action::set) {
+      stored = table_codec_.encode(d.state);
+      ctx.set_value(*stored);
+    } else if (d.action == Decision::Action::remove) {
+      ctx.delete_value();
+    }
+    if (!handler_ && d.action != Decision::Action::keep) {
+      // --op: every new state goes to every output.
+      for (const auto& topic : opts_.outputs) {
+        ctx.emit(topic, ctx.key(),
+                 stored ? std::optional<std::string_view>(*stored) : std::nullopt);
+      }
+    }
+    for (const auto& e : d.emits) {
+      std::string bytes = codec_.encode(e.value);
+      ctx.emit(e.topic, e.key, e.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
+    }
+    for (const auto& l : d.loopbacks) {
+      std::string bytes = codec_.encode(l.value);
+      ctx.loopback(l.key, l.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
+    }
+  }
+
+  const RunGroupOptions& opts_;
+  ValueCodec codec_;
+  ValueCodec table_codec_;
+  GroupOp op_;
+  std::unique_ptr<ExecHandler> handler_;
+};
+
+// True when every assigned partition has committed everything up to the
+// high watermark of each consumed topic.
+bool caught_up(const ProcessorStats& stats, const std::vector<std::string>& consumed,
+               TopicManager& topics) {
+  for (const auto& part : stats.partitions) {
+    if (part.state != TableState::running) return false;
+    for (const auto& topic : consumed) {
+      auto it = part.committed.find(topic);
+      int64_t committed = it == part.committed.end() ? 0 : it->second;
+      if (committed < topics.watermarks(topic, part.partition).high) return false;
+    }
+  }
+  return true;
+}
+
+void run_group(const RunGroupOptions& opts) {
+  if (opts.op.empty() == opts.exec.empty()) {
+    throw Error(Errc::usage, "give exactly one of --op OP and --exec CMD");
+  }
+  if (!opts.op.empty() && opts.op != "count" && opts.op != "sum" && opts.op != "min" &&
+      opts.op != "max" && opts.op != "latest" && opts.op != "first" && opts.op != "append" &&
+      opts.op != "delete") {
+    throw Error(Errc::usage, fmt::format("unknown --op \"{}\": {}", opts.op, GroupOp::names()));
+  }
+  auto callback = std::make_shared<Callback>(opts);
+  ProcessCallback process = [callback](Context& ctx, const std::optional<std::string>& message) {
+    (*callback)(ctx, message);
+  };
+  GroupGraph graph(opts.group);
+  for (const auto& topic : opts.inputs) graph.add(input(topic, process));
+  for (const auto& table : opts.joins) graph.add(join(table));
+  for (const auto& table : opts.lookups) graph.add(lookup(table));
+  for (const auto& topic : opts.outputs) graph.add(output(topic));
+  if (opts.loop) graph.add(loop(process));
+  graph.add(persist());
+
+  ProcessorOptions options;
+  options.client = client_options();
+  if (opts.storage != "memory") options.storage = leveldb_storage_builder(opts.storage);
+  options.start_at_latest = opts.start == "latest";
+  options.threads = opts.threads;
+  options.on_rebalance = [](const std::vector<int32_t>& assigned, const std::vector<int32_t>& revoked) {
+    if (!assigned.empty()) log(LogLevel::info, fmt::format("assigned partitions {}", fmt::join(assigned, ",")));
+    if (!revoked.empty()) log(LogLevel::info, fmt::format("revoked partitions {}", fmt::join(revoked, ",")));
+  };
+  Processor processor(graph, options);
+
+  std::exception_ptr failure;
+  std::atomic<bool> done{false};
+  std::thread runner([&] {
+    try {
+      processor.run();
+    } catch (...) {
+      failure = std::current_exception();
+    }
+    done = true;
+  });
+
+  std::vector<std::string> consumed = opts.inputs;
+  if (opts.loop) consumed.push_back(graph.loop_topic_name());
+  TopicManager topics(client_options());
+  auto idle_since = std::chrono::steady_clock::now();
+  int64_t last_processed = -1;
+  bool was_recovered = false;
+  while (!done) {
+    if (wait_for_interrupt(std::chrono::milliseconds(200))) break;
+    if (!was_recovered && processor.recovered()) {
+      was_recovered = true;
+      log(LogLevel::info, fmt::format("group {} recovered", opts.group));
+    }
+    if (opts.until_idle <= 0) continue;
+    ProcessorStats stats = processor.stats();
+    int64_t processed = 0;
+    for (const auto& p : stats.partitions) processed += p.processed;
+    auto now = std::chrono::steady_clock::now();
+    if (processed != last_processed || !processor.recovered() ||
+        !caught_up(stats, consumed, topics)) {
+      last_processed = processed;
+      idle_since = now;
+    } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {
+      log(LogLevel::info, fmt::format("group {} idle for {} s: stopping", opts.group, opts.until_idle));
+      break;
+    }
+  }
+  processor.stop();
+  runner.join();
+  if (failure) std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+void register_run_group(CLI::App& app) {
+  auto opts = std::make_shared<RunGroupOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "run-group", "Run one instance of processor group GROUP (table GROUP-table)");
+  sub->add_option("GROUP", opts->group, "The group: consumer group id and table GROUP-table")
+      ->required();
+  sub->add_option("-i,--input", opts->inputs, "Input topic (repeatable)")
+      ->type_name("TOPIC")
+      ->required()
+      ->allow_extra_args(false);
+  auto* op = sub->add_option("--op", opts->op, "Built-in callback on JSON values: count, sum, "
+                                               "min, max, latest, first, append, delete")
+                 ->check(CLI::IsMember({"count", "sum", "min", "max", "latest", "first", "append",
+                                        "delete"}));
+  sub->add_option("--exec", opts->exec,
+                  "Handler process speaking JSON lines on stdin/stdout (see README)")
+      ->type_name("CMD")
+      ->excludes(op);
+  sub->add_option("--field", opts->field, "sum/min/max: this field of an object value");
+  sub->add_option("--max-items", opts->max_items, "append: keep at most N items (0: all)")
+      ->type_name("N");
+  sub->add_option("-o,--output", opts->outputs,
+                  "Declared output topic (repeatable); with --op, every new state goes there")
+      ->type_name("TOPIC")
+      ->allow_extra_args(false);
+  sub->add_option("--join", opts->joins, "Join a co-partitioned table (repeatable)")
+      ->type_name("TABLE")
+      ->allow_extra_args(false);
+  sub->add_option("--lookup", opts->lookups, "Look up keys of any table (repeatable)")
+      ->type_name("TABLE")
+      ->allow_extra_args(false);
+  sub->add_flag("--loop", opts->loop, "Declare the loop topic GROUP-loop (handler loopbacks)");
+  sub->add_option("--codec", opts->codec, "Codec of input values (and emits)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}));
+  sub->add_option("--table-codec", opts->table_codec, "Codec of the group table's values")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"json", "int64", "string"}));
+  sub->add_option("--storage", opts->storage,
+                  "Local storage: a directory (LevelDB, Goka's layout) or memory")
+      ->type_name("DIR|memory")
+      ->capture_default_str();
+  sub->add_option("--start", opts->start, "Where a new group begins")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"earliest", "latest"}));
+  sub->add_option("--until-idle", opts->until_idle,
+                  "Exit 0 once all assigned inputs are processed, committed and quiet this long")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--threads", opts->threads, "Callback threads (0: the hardware threads)")
+      ->capture_default_str();
+  sub->footer(
+      "--exec: one request per message on the handler's stdin,\n"
+      "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\","
+      "\"state\",\"joins\":{TABLE:VALUE}},\n"
+      "one response per request on its stdout: {\"state\":V} sets, {\"delete\":true} deletes,\n"
+      "{} keeps; optional \"emit\":[{\"topic\",\"key\",\"value\"}], \"loopback\":[{\"key\","
+      "\"value\"}],\n\"fail\":\"reason\" stops the group (exit 1). Before responding it may "
+      "ask\n{\"lookup\":{\"table\":T,\"key\":K}} and read {\"lookup_result\":V}.");
+  sub->callback([opts] { run_group(*opts); });
+}
+
+}  // namespace goka::cli

@@ -1,0 +1,118 @@
+#pragma once
+// Processor: one instance of a processor group (Goka's Processor). It joins
+// the consumer group named after the graph's group, and for every partition
+// it is assigned it recovers the group table and the joined tables, then
+// runs the graph's callbacks on that partition's input messages, in order.
+//
+//   goka::GroupGraph graph("clicks-count");
+//   graph.add(goka::input("user-clicks", count_callback)).add(goka::persist());
+//   goka::Processor processor(graph, options);
+//   std::thread runner([&] { processor.run(); });  // or run() on this thread
+//   ...
+//   processor.stop();  // run() returns once drained and committed
+//
+// Guarantees (DESIGN.md, "Semantics"):
+// - messages of one partition are processed one at a time, in offset order;
+//   partitions run in parallel on a pool of ProcessorOptions::threads threads;
+// - set_value writes local storage at once, then the table topic;
+// - an input offset is committed only when every output of that message and
+//   of every earlier message of its partition is acknowledged (at least once);
+// - a partition's inputs are read only after its group table and joined
+//   tables are recovered; lookup tables are recovered before joining;
+// - a failure (callback, codec, emit to an undeclared topic, failed produce)
+//   stops the processor: run() throws an Error naming topic, partition and
+//   offset, and nothing at or after that message is committed.
+//
+// Thread-safety: run() once, on any thread; stop(), get(), recovered() and
+// stats() from any thread.
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "goka/client_options.hpp"
+#include "goka/graph.hpp"
+#include "goka/state.hpp"
+#include "goka/view.hpp"
+
+namespace goka {
+
+namespace core {
+class Backend;
+}
+
+struct ProcessorOptions {
+  // How to reach the cluster, and where log lines go.
+  ClientOptions client;
+  // Local storage of the group table and of joined and looked-up tables;
+  // empty: in memory (recovered from the table topics at every start).
+  StorageBuilder storage;
+  // Where a group without committed offsets starts reading its inputs.
+  bool start_at_latest = false;
+  // Threads that run callbacks; 0: the hardware threads.
+  std::size_t threads = 0;
+  // How often offsets that became committable are committed.
+  std::chrono::milliseconds commit_interval{200};
+  // Messages buffered per partition before its fetching pauses.
+  std::size_t max_buffered = 10000;
+  // Called on the processor's thread after partitions were assigned or
+  // revoked (partition numbers). Must not throw.
+  std::function<void(const std::vector<int32_t>& assigned, const std::vector<int32_t>& revoked)>
+      on_rebalance;
+};
+
+// Progress of one assigned partition.
+struct ProcessorPartitionStats {
+  int32_t partition = 0;
+  TableState state = TableState::idle;
+  int64_t processed = 0;        // messages processed since assigned
+  int64_t bytes = 0;            // their key and value bytes
+  // Per consumed topic (inputs and loop): the next offset committed.
+  std::map<std::string, int64_t> committed;
+};
+
+struct ProcessorStats {
+  std::string group;
+  std::vector<ProcessorPartitionStats> partitions;  // ascending
+};
+
+class Processor {
+ public:
+  // Validates the graph (Errc::config). Nothing connects before run().
+  Processor(GroupGraph graph, ProcessorOptions options);
+  Processor(GroupGraph graph, ProcessorOptions options, std::shared_ptr<core::Backend> backend);
+  // REQUIRES: run() is not running (stop() it and wait for it first).
+  ~Processor();
+  Processor(const Processor&) = delete;
+  Processor& operator=(const Processor&) = delete;
+
+  // Checks the topics (inputs exist and are co-partitioned with the joins;
+  // the table and loop topics exist with the inputs' partition count or are
+  // created), recovers the lookup tables, joins the group and processes
+  // until stop() (returns) or a failure (throws it). On the way out it
+  // finishes what is in flight, commits, and closes the storages.
+  // Throws Errc::usage when called twice.
+  void run();
+  // Asks run() to stop; non-blocking, idempotent, any thread.
+  void stop();
+
+  // The group table's value of key, when its partition is assigned here and
+  // recovered; std::nullopt otherwise (also for a missing key).
+  std::optional<std::string> get(std::string_view key) const;
+  // True once every assigned partition is recovered and running.
+  bool recovered() const;
+  ProcessorStats stats() const;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace goka
