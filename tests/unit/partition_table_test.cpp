@@ -208,6 +208,26 @@ TEST_CASE("memory log: append, watermarks, trim, read", "[memory_log]") {
   CHECK(error_text([&] { reader->poll(out, 0ms); }).find("partition") != std::string::npos);
 }
 
+TEST_CASE("memory log: a busy partition does not starve the others", "[memory_log]") {
+  MemoryLog log(goka::tester::MemoryLogOptions{.max_poll_records = 2});
+  log.create_topic("t", 2);
+  for (int i = 0; i < 10; ++i) log.append("t", 0, "k", std::to_string(i));
+  log.append("t", 1, "k", "one");
+  auto reader = log.reader("t");
+  reader->start(0, 0);
+  reader->start(1, 0);
+  std::vector<Record> out;
+  reader->poll(out, 0ms);
+  REQUIRE(out.size() == 2);
+  CHECK(out[1].partition == 0);
+  out.clear();
+  reader->poll(out, 0ms);
+  REQUIRE(out.size() == 2);
+  CHECK(out[0].partition == 1);  // served next, although partition 0 has more
+  CHECK(out[1].partition == 0);
+  CHECK(out[1].offset == 2);
+}
+
 TEST_CASE("memory log: producers deliver immediately or when flushed", "[memory_log]") {
   SECTION("immediate, through an Emitter") {
     auto log = std::make_shared<MemoryLog>();

@@ -277,11 +277,17 @@ class MemoryReader final : public core::PartitionReader {
   }
 
   // REQUIRES: mutex held. Appends what the started partitions have past
-  // their next offsets, up to max_poll_records. Returns how many.
+  // their next offsets, up to max_poll_records. When the limit cuts a poll
+  // short, the next poll begins with the partition after the last one
+  // served, so that a busy partition cannot starve the others. Returns how
+  // many records it appended.
   std::size_t collect(std::vector<Record>& out) {
     std::size_t taken = 0;
     std::size_t limit = std::max<std::size_t>(shared_->options.max_poll_records, 1);
-    for (auto& [partition, next] : next_) {
+    auto first = next_.lower_bound(resume_at_);
+    for (std::size_t visited = 0; visited < next_.size(); ++visited, ++first) {
+      if (first == next_.end()) first = next_.begin();
+      auto& [partition, next] = *first;
       PartitionLog& p = shared_->partition(topic_, partition);
       next = normalized(p, next);
       while (next < p.high() && taken < limit) {
@@ -289,14 +295,19 @@ class MemoryReader final : public core::PartitionReader {
         ++next;
         ++taken;
       }
-      if (taken >= limit) break;
+      if (taken >= limit) {
+        resume_at_ = partition + 1;
+        return taken;
+      }
     }
+    resume_at_ = 0;
     return taken;
   }
 
   std::shared_ptr<Shared> shared_;
   std::string topic_;
   std::map<int32_t, int64_t> next_;  // per started partition: the next offset to return
+  int32_t resume_at_ = 0;            // the partition the next poll begins with (or after)
 };
 
 }  // namespace
