@@ -83,10 +83,11 @@ void run_recover(const RecoverOptions& o) {
   summary["seconds"] = std::round(seconds * 1000) / 1000;
   std::string line = summary.dump() + "\n";
   std::fputs(line.c_str(), stdout);
-  note(fmt::format("recover: {} records of {} ({} partitions) into {} in {:.3f} s "
-                   "({:.0f} records/s), {} keys",
-                   totals.records, table, view.partition_count(), o.storage, seconds,
-                   seconds > 0 ? double(totals.records) / seconds : 0.0, keys));
+  note(
+      fmt::format("recover: {} records of {} ({} partitions) into {} in {:.3f} s "
+                  "({:.0f} records/s), {} keys",
+                  totals.records, table, view.partition_count(), o.storage, seconds,
+                  seconds > 0 ? double(totals.records) / seconds : 0.0, keys));
 }
 
 }  // namespace

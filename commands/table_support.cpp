@@ -36,7 +36,8 @@ void StdoutWriter::flush() {
 std::string resolve_table(const std::string& table, const std::string& group) {
   if (!table.empty() && !group.empty())
     throw Error(Errc::usage, "give TABLE or --group GROUP, not both");
-  if (table.empty() && group.empty()) throw Error(Errc::usage, "TABLE (or --group GROUP) is required");
+  if (table.empty() && group.empty())
+    throw Error(Errc::usage, "TABLE (or --group GROUP) is required");
   return table.empty() ? group + "-table" : table;
 }
 
@@ -98,6 +99,7 @@ int terminal_width() {
 
 std::string duration_text(double seconds) {
   const auto s = static_cast<int64_t>(seconds + 0.5);
+  if (s < 1) return "<1 s";
   if (s < 60) return fmt::format("{} s", s);
   if (s < 3600) return fmt::format("{} min {} s", s / 60, s % 60);
   return fmt::format("{} h {} min", s / 3600, s % 3600 / 60);
@@ -113,7 +115,8 @@ std::vector<std::string> pack(const std::vector<std::string>& cells, std::size_t
     std::string line;
     for (std::size_t j = i; j < std::min(cells.size(), i + per_line); ++j) {
       if (j > i) line += "  ";
-      line += fmt::format("{:<{}}", cells[j], j + 1 < std::min(cells.size(), i + per_line) ? cell : 0);
+      line +=
+          fmt::format("{:<{}}", cells[j], j + 1 < std::min(cells.size(), i + per_line) ? cell : 0);
     }
     lines.push_back(std::move(line));
   }
@@ -137,8 +140,8 @@ void RecoveryProgress::draw(const ViewStats& stats) {
   const RecoveryTotals totals = recovery_totals(stats);
   const double rate = elapsed > 0 ? double(totals.records) / elapsed : 0;
   const double offset_rate = elapsed > 0 ? double(totals.read) / elapsed : 0;
-  std::string head = fmt::format("recovering {}: {} of {} offsets", stats.table, totals.read,
-                                 totals.to_read);
+  std::string head =
+      fmt::format("recovering {}: {} of {} offsets", stats.table, totals.read, totals.to_read);
   if (totals.to_read > 0)
     head += fmt::format(" ({:.0f}%)", 100.0 * double(totals.read) / double(totals.to_read));
   head += fmt::format(", {:.0f} records/s", rate);

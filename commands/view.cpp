@@ -2,6 +2,8 @@
 // watermarks seen at start), prints some keys or rows of it, and with --watch
 // every later change. See CLI.md.
 
+#include "goka/view.hpp"
+
 #include <fmt/format.h>
 
 #include <chrono>
@@ -24,7 +26,6 @@
 #include "commands/table_support.hpp"
 #include "goka/error.hpp"
 #include "goka/topic_manager.hpp"
-#include "goka/view.hpp"
 
 namespace goka::cli {
 namespace {
@@ -119,8 +120,9 @@ Selection check_selection(const ViewCommandOptions& o, const std::vector<std::st
   if (range) return Selection::range;
   if (!keys.empty()) return Selection::keys;
   if (!o.watch)
-    throw Error(Errc::usage, "nothing to print: give KEYs, --all, --prefix P, --range FROM TO "
-                             "or --watch");
+    throw Error(Errc::usage,
+                "nothing to print: give KEYs, --all, --prefix P, --range FROM TO "
+                "or --watch");
   return Selection::nothing;
 }
 
@@ -139,7 +141,8 @@ std::function<bool(std::string_view)> change_filter(Selection selection,
         return key >= from && (to.empty() || key < to);
       };
     case Selection::all:
-    case Selection::nothing: break;
+    case Selection::nothing:
+      break;
   }
   return [](std::string_view) { return true; };
 }
@@ -162,15 +165,20 @@ bool print_selection(const View& view, Selection selection, const ViewCommandOpt
         out.maybe_flush();
       }
       break;
-    case Selection::all: write_rows(*view.iterator(), codec, out); break;
-    case Selection::prefix: write_rows(*view.prefix_iterator(o.prefix), codec, out); break;
+    case Selection::all:
+      write_rows(*view.iterator(), codec, out);
+      break;
+    case Selection::prefix:
+      write_rows(*view.prefix_iterator(o.prefix), codec, out);
+      break;
     case Selection::range: {
       std::optional<std::string_view> to;
       if (!o.range[1].empty()) to = o.range[1];
       write_rows(*view.range_iterator(o.range[0], to), codec, out);
       break;
     }
-    case Selection::nothing: break;
+    case Selection::nothing:
+      break;
   }
   out.flush();
   return missing;
@@ -222,10 +230,10 @@ void run_view(const ViewCommandOptions& o) {
 
   const RecoveryTotals totals = recovery_totals(view.stats());
   log(LogLevel::info,
-      fmt::format("view: {} records of {} read from {} partition(s) in {:.3f} s", totals.records,
-                  table, view.partitions().size(),
-                  std::chrono::duration<double>(std::chrono::steady_clock::now() - started)
-                      .count()));
+      fmt::format(
+          "view: {} records of {} read from {} partition(s) in {:.3f} s", totals.records, table,
+          view.partitions().size(),
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
 
   StdoutWriter out;
   const bool missing = print_selection(view, selection, o, keys, codec, out);
@@ -277,12 +285,12 @@ void register_view(CLI::App& app) {
   o->prefix_option =
       sub->add_option("--prefix", o->prefix, "Print the rows whose key starts with P")
           ->type_name("P");
-  o->range_option = sub->add_option("--range", o->range,
-                                    "Print the rows with FROM <= key < TO (TO \"\": no end)")
-                        ->type_size(2)
-                        ->expected(1)
-                        ->allow_extra_args(false)
-                        ->type_name("FROM TO");
+  o->range_option =
+      sub->add_option("--range", o->range, "Print the rows with FROM <= key < TO (TO \"\": no end)")
+          ->type_size(2)
+          ->expected(1)
+          ->allow_extra_args(false)
+          ->type_name("FROM TO");
   sub->add_flag("--watch", o->watch,
                 "Then print every later change as an envelope line (until SIGINT)");
   sub->add_option("--storage", o->storage,
