@@ -153,7 +153,8 @@ TEST_CASE("view: recovers updates and tombstones into memory and LevelDB", "[vie
         CHECK(p.recovery_finished);
       }
       if (leveldb) {
-        for (int p = 0; p < 4; ++p) CHECK(fs::exists(dir.path() / (topic + "." + std::to_string(p))));
+        for (int p = 0; p < 4; ++p)
+          CHECK(fs::exists(dir.path() / (topic + "." + std::to_string(p))));
       }
     }
   }

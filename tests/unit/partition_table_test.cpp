@@ -5,8 +5,8 @@
 
 #include "core/partition_table.hpp"
 
-#include <catch2/catch.hpp>
 #include <atomic>
+#include <catch2/catch.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -241,9 +241,8 @@ TEST_CASE("memory log: producers deliver immediately or when flushed", "[memory_
     CHECK_THROWS(goka::Emitter("missing", log));  // no auto-creation by default
   }
   SECTION("queued") {
-    auto log = std::make_shared<MemoryLog>(
-        goka::tester::MemoryLogOptions{.auto_create_partitions = 2,
-                                       .delivery = goka::tester::DeliveryMode::queued});
+    auto log = std::make_shared<MemoryLog>(goka::tester::MemoryLogOptions{
+        .auto_create_partitions = 2, .delivery = goka::tester::DeliveryMode::queued});
     Deliveries deliveries;
     auto producer = log->producer(deliveries);
     for (int i = 0; i < 3; ++i) producer->produce("auto", 1, "k", std::to_string(i), {}, 0, tag(i));

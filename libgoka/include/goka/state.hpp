@@ -21,10 +21,14 @@ enum class TableState {
 // "idle", "recovering", "running" or "stopped".
 constexpr std::string_view to_string(TableState state) noexcept {
   switch (state) {
-    case TableState::idle: return "idle";
-    case TableState::recovering: return "recovering";
-    case TableState::running: return "running";
-    case TableState::stopped: return "stopped";
+    case TableState::idle:
+      return "idle";
+    case TableState::recovering:
+      return "recovering";
+    case TableState::running:
+      return "running";
+    case TableState::stopped:
+      return "stopped";
   }
   return "unknown";
 }

@@ -70,8 +70,8 @@ int64_t PartitionTable::start(const Watermarks& watermarks) {
           fmt::format("table {} partition {}: stored offset {} is below the low watermark {}: "
                       "offsets {}..{} are gone from the topic; continuing from {} with the "
                       "local data kept, so updates and deletes in that gap are missing",
-                      topic_, partition_, *stored, watermarks.low, *stored + 1,
-                      watermarks.low - 1, watermarks.low));
+                      topic_, partition_, *stored, watermarks.low, *stored + 1, watermarks.low - 1,
+                      watermarks.low));
     } else {
       from = *stored + 1;
     }

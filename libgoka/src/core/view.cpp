@@ -24,7 +24,7 @@ constexpr std::chrono::milliseconds kPollWait{100};
 // same rules as the Kafka clients' own lines).
 LogHandler make_log(const ClientOptions& client) {
   return [handler = client.log, level = client.log_level](LogLevel line_level,
-                                                         const std::string& line) {
+                                                          const std::string& line) {
     if (static_cast<int>(line_level) > static_cast<int>(level)) return;
     if (handler) {
       handler(line_level, line);
@@ -101,7 +101,8 @@ struct View::State {
   }
 
   void update_recovered() {
-    bool all = std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t->recovered(); });
+    bool all =
+        std::all_of(tables.begin(), tables.end(), [](const auto& t) { return t->recovered(); });
     if (!all) return;
     {
       std::lock_guard lock(mutex);
@@ -141,8 +142,8 @@ struct View::State {
           std::lock_guard lock(mutex);
           ++retries;
         }
-        log(LogLevel::warning, fmt::format("view of {}: {}; retrying in {} ms", table, e.what(),
-                                           backoff.count()));
+        log(LogLevel::warning,
+            fmt::format("view of {}: {}; retrying in {} ms", table, e.what(), backoff.count()));
         if (!sleep_for(backoff)) break;
         backoff = std::min(backoff * 2, std::max(options.max_backoff, options.backoff));
         continue;
@@ -347,9 +348,7 @@ std::unique_ptr<Iterator> View::prefix_iterator(std::string_view prefix) const {
   return merge_iterators(std::move(parts));
 }
 
-int32_t View::partition_of(std::string_view key) const {
-  return partition_for(key, state_->count);
-}
+int32_t View::partition_of(std::string_view key) const { return partition_for(key, state_->count); }
 
 void View::evict(std::string_view key) { state_->table_of(key).evict(key); }
 

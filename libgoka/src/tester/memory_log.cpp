@@ -41,8 +41,7 @@ struct Outcome {
 };
 
 Error not_found(const std::string& topic, std::optional<int32_t> partition = std::nullopt) {
-  return Error(Errc::not_found,
-               partition ? "partition does not exist" : "topic does not exist",
+  return Error(Errc::not_found, partition ? "partition does not exist" : "topic does not exist",
                {.topic = topic, .partition = partition});
 }
 
@@ -253,8 +252,7 @@ class MemoryReader final : public core::PartitionReader {
       }
       if (!shared_->down && collect(out) > 0) return;
       uint64_t seen = shared_->version;
-      if (!shared_->changed.wait_until(lock, deadline,
-                                       [&] { return shared_->version != seen; })) {
+      if (!shared_->changed.wait_until(lock, deadline, [&] { return shared_->version != seen; })) {
         return;
       }
     }
