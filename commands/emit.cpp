@@ -54,16 +54,19 @@ class LineReader {
   bool next(std::string_view& line) {
     for (;;) {
       const char* begin = buffer_.data() + begin_;
-      if (const void* nl = std::memchr(begin, '\n', end_ - begin_)) {
+      if (const void* nl = std::memchr(begin + scanned_, '\n', end_ - begin_ - scanned_)) {
         const auto length = static_cast<std::size_t>(static_cast<const char*>(nl) - begin);
         line = std::string_view(begin, length);
         begin_ += length + 1;
+        scanned_ = 0;
         return true;
       }
+      scanned_ = end_ - begin_;  // a long line is not searched again from its start
       if (eof_) {
         if (begin_ == end_) return false;
         line = std::string_view(begin, end_ - begin_);  // the last line has no '\n'
         begin_ = end_;
+        scanned_ = 0;
         return true;
       }
       if (!fill()) return false;
@@ -102,6 +105,7 @@ class LineReader {
   std::vector<char> buffer_;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
+  std::size_t scanned_ = 0;  // bytes after begin_ known to hold no '\n'
   bool eof_ = false;
 };
 
