@@ -59,7 +59,7 @@ struct ProcessorOptions {
   // Threads that run callbacks; 0: the hardware threads.
   std::size_t threads = 0;
   // How often offsets that became committable are committed.
-  std::chrono::milliseconds commit_interval{200};
+  std::chrono::milliseconds commit_interval{100};
   // Messages buffered per partition before its fetching pauses.
   std::size_t max_buffered = 10000;
   // Called on the processor's thread after partitions were assigned or
@@ -106,7 +106,8 @@ class Processor {
   // The group table's value of key, when its partition is assigned here and
   // recovered; std::nullopt otherwise (also for a missing key).
   std::optional<std::string> get(std::string_view key) const;
-  // True once every assigned partition is recovered and running.
+  // True once the group assigned this instance its partitions (maybe none)
+  // and every one of them is recovered and running; false during a rebalance.
   bool recovered() const;
   ProcessorStats stats() const;
 

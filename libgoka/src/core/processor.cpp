@@ -8,6 +8,7 @@
 #include <set>
 
 #include "core/backend.hpp"
+#include "core/log.hpp"
 #include "core/partition_processor.hpp"
 #include "core/storage_ref.hpp"
 #include "core/worker_pool.hpp"
@@ -288,6 +289,7 @@ void Processor::Impl::on_revoked(const std::vector<core::TopicPartition>& revoke
   {
     std::lock_guard lock(mutex_);
     for (int32_t p : numbers) partitions_.erase(p);
+    joined_ = false;  // until the next assignment
   }
   // Partitions still owned (none with the eager protocol) keep their joins.
   if (options_.on_rebalance) options_.on_rebalance({}, gone);
@@ -350,8 +352,11 @@ void Processor::Impl::commit(bool final) {
   try {
     consumer_->commit(offsets);
   } catch (const Error& e) {
-    if (!final) throw;
-    fail(e);  // a last commit that fails: the messages are processed again later
+    // A commit refused during a rebalance loses nothing: the new owner
+    // processes those messages again (at least once).
+    core::log(options_.client, LogLevel::warning,
+                        fmt::format("group {}: {}{}", graph_.group(), e.what(),
+                                    final ? "; their messages will be processed again" : ""));
     return;
   }
   std::lock_guard lock(mutex_);

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include <cstdio>
+#include "core/log.hpp"
 
 namespace goka::kafka {
 namespace {
@@ -16,7 +16,11 @@ void log_trampoline(const rd_kafka_t* rk, int level, const char* facility, const
     // librdkafka reports every reconnect at error level; what matters reaches
     // the user through libgoka's own errors, so its lines are at most info.
     LogLevel ours = level <= 2 ? LogLevel::error : level <= 6 ? LogLevel::info : LogLevel::debug;
-    events->log(ours, fmt::format("librdkafka {}: {}", facility, buf));
+    std::string line = fmt::format("librdkafka {}: {}", facility, buf);
+    // Errors reach the error callback only through rd_kafka_poll(), which not
+    // every handle calls: keep the latest for the timeout message.
+    if (level <= 3) events->remember_error(buf);
+    events->log(ours, line);
   } catch (...) {
   }
 }
@@ -34,20 +38,17 @@ void error_trampoline(rd_kafka_t* rk, int err, const char* reason, void* opaque)
 }  // namespace
 
 void ClientEvents::log(LogLevel level, const std::string& line) const {
-  if (static_cast<int>(level) > static_cast<int>(options_.log_level)) return;
-  if (options_.log) {
-    options_.log(level, line);
-  } else {
-    std::fprintf(stderr, "goka: %s\n", line.c_str());
-  }
+  core::log(options_, level, line);
 }
 
 void ClientEvents::record_error(const std::string& text) {
-  {
-    std::lock_guard lock(mutex_);
-    last_error_ = text;
-  }
+  remember_error(text);
   log(LogLevel::debug, text);
+}
+
+void ClientEvents::remember_error(const std::string& text) {
+  std::lock_guard lock(mutex_);
+  last_error_ = text;
 }
 
 std::string ClientEvents::last_error() const {

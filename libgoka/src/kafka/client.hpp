@@ -23,6 +23,8 @@ class ClientEvents {
   void log(LogLevel level, const std::string& line) const;
   // Called from librdkafka's threads for errors such as "connection refused".
   void record_error(const std::string& text);
+  // Keeps text as the last error without logging it.
+  void remember_error(const std::string& text);
   // The most recent error librdkafka reported, or "".
   std::string last_error() const;
 
