@@ -9,65 +9,66 @@ namespace goka::kafka {
 KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
     : topic_(std::move(topic)), events_(std::make_unique<ClientEvents>(options)) {
   Properties defaults{
-      // Manual assignment needs a group id, but nothing is ever committed.
-      {"group.id", "goka-reader"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
+      {"enable.partition.eof", "true"},  // tells where a partition's end is
       {"auto.offset.reset", "earliest"},
       {"fetch.wait.max.ms", "100"},
       {"fetch.error.backoff.ms", "100"},
+      // All partitions share one queue; librdkafka stops fetching every one
+      // of them once it holds this many, and resumes only about 1 s later.
+      {"queued.min.messages", "1000000"},
   };
   handle_ = make_handle(RD_KAFKA_CONSUMER, make_conf(options, defaults, *events_));
-  queue_.reset(rd_kafka_queue_get_consumer(handle_.get()));
+  rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
+  char errstr[512];
+  rd_kafka_topic_conf_set(topic_conf, "auto.offset.reset", "earliest", errstr, sizeof errstr);
+  rkt_.reset(rd_kafka_topic_new(handle_.get(), topic_.c_str(), topic_conf));
+  queue_.reset(rd_kafka_queue_new(handle_.get()));
+  // Learning the topic now spares the first fetch a metadata round trip.
+  const rd_kafka_metadata_t* md = nullptr;
+  if (rd_kafka_metadata(handle_.get(), 0, rkt_.get(), &md,
+                        static_cast<int>(options.timeout.count())) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    rd_kafka_metadata_destroy(md);
+  }
   batch_.resize(4096);
 }
 
 KafkaReader::~KafkaReader() {
-  rd_kafka_assign(handle_.get(), nullptr);
+  for (const auto& [partition, next] : position_) rd_kafka_consume_stop(rkt_.get(), partition);
   queue_.reset();
-  rd_kafka_consumer_close(handle_.get());
+  rkt_.reset();
 }
 
-// Starts and stops only mark the assignment; poll() applies it once, as
-// librdkafka 2.0 can trip over assignments changed in quick succession.
 void KafkaReader::start(int32_t partition, int64_t offset) {
-  next_offset_[partition] = offset;
-  assignment_changed_ = true;
+  if (position_.count(partition) > 0) rd_kafka_consume_stop(rkt_.get(), partition);
+  if (rd_kafka_consume_start_queue(rkt_.get(), partition, offset, queue_.get()) == -1) {
+    throw_kafka_error(rd_kafka_last_error(), "cannot read", *events_,
+                      {.topic = topic_, .partition = partition, .offset = offset});
+  }
+  position_[partition] = -1;  // known at the first record or end of partition
 }
 
 void KafkaReader::stop(int32_t partition) {
-  if (next_offset_.erase(partition) > 0) assignment_changed_ = true;
-}
-
-void KafkaReader::reassign() {
-  assignment_changed_ = false;
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(next_offset_.size())));
-  for (const auto& [partition, offset] : next_offset_) {
-    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition)->offset = offset;
-  }
-  if (rd_kafka_resp_err_t err = rd_kafka_assign(handle_.get(), list.get())) {
-    throw_kafka_error(err, "cannot assign partitions", *events_, {.topic = topic_});
-  }
+  if (position_.erase(partition) > 0) rd_kafka_consume_stop(rkt_.get(), partition);
 }
 
 int64_t KafkaReader::position(int32_t partition) {
-  PartitionListPtr list(rd_kafka_topic_partition_list_new(1));
-  rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), partition);
-  if (rd_kafka_position(handle_.get(), list.get()) || list->elems[0].err) return -1;
-  auto it = next_offset_.find(partition);
-  int64_t read = it == next_offset_.end() ? -1 : it->second;
-  return std::max(read, list->elems[0].offset);
+  auto it = position_.find(partition);
+  return it == position_.end() ? -1 : it->second;
 }
 
 void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait) {
-  if (assignment_changed_) reassign();
   ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(wait.count()),
                                            batch_.data(), batch_.size());
   if (n < 0) throw_kafka_error(rd_kafka_last_error(), "cannot read", *events_, {.topic = topic_});
   std::optional<Error> failure;
   for (ssize_t i = 0; i < n; ++i) {
     MessagePtr msg(batch_[static_cast<size_t>(i)]);
+    auto pos = position_.find(msg->partition);
+    if (pos == position_.end()) continue;  // stopped since
+    if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      pos->second = std::max(pos->second, msg->offset);  // past gaps and markers
+      continue;
+    }
     if (msg->err) {
       // Transport hiccups are retried by librdkafka; a missing topic or
       // partition, or missing rights, are not.
@@ -93,7 +94,7 @@ void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait)
     Record& record = out.emplace_back();
     record.topic = topic_;
     to_record(*msg, record);
-    next_offset_[record.partition] = record.offset + 1;
+    pos->second = record.offset + 1;
   }
   if (failure) throw *failure;
 }

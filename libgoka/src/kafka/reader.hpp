@@ -1,6 +1,7 @@
 #pragma once
-// core::PartitionReader on librdkafka: a consumer with manual assignment and
-// no group.
+// core::PartitionReader on librdkafka's simple consumer: partitions started
+// and stopped one by one into one queue, no group, nothing committed (as
+// kcat reads).
 
 #include <map>
 #include <memory>
@@ -21,14 +22,13 @@ class KafkaReader final : public core::PartitionReader {
   int64_t position(int32_t partition) override;
 
  private:
-  void reassign();
-
   std::string topic_;
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;
+  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt_{nullptr,
+                                                                             &rd_kafka_topic_destroy};
   QueuePtr queue_;
-  std::map<int32_t, int64_t> next_offset_;  // per started partition
-  bool assignment_changed_ = false;
+  std::map<int32_t, int64_t> position_;  // per started partition: the next offset
   std::vector<rd_kafka_message_t*> batch_;
 };
 
