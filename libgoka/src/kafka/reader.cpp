@@ -15,7 +15,9 @@ KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
       {"fetch.error.backoff.ms", "100"},
       // All partitions share one queue; librdkafka stops fetching every one
       // of them once it holds this many, and resumes only about 1 s later.
-      {"queued.min.messages", "1000000"},
+      // Higher: fewer stalls; lower: less memory (about 200 bytes a record).
+      {"queued.min.messages", "250000"},
+      {"queued.max.messages.kbytes", "32768"},
   };
   handle_ = make_handle(RD_KAFKA_CONSUMER, make_conf(options, defaults, *events_));
   rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
