@@ -5,12 +5,12 @@
 #include <algorithm>
 #include <atomic>
 #include <condition_variable>
-#include <cstdio>
 #include <mutex>
 #include <thread>
 #include <utility>
 
 #include "core/backend.hpp"
+#include "core/log.hpp"
 #include "core/partition_table.hpp"
 #include "goka/hasher.hpp"
 
@@ -23,15 +23,7 @@ constexpr std::chrono::milliseconds kPollWait{100};
 // Log lines of the view, filtered and routed as ClientOptions says (the
 // same rules as the Kafka clients' own lines).
 LogHandler make_log(const ClientOptions& client) {
-  return [handler = client.log, level = client.log_level](LogLevel line_level,
-                                                          const std::string& line) {
-    if (static_cast<int>(line_level) > static_cast<int>(level)) return;
-    if (handler) {
-      handler(line_level, line);
-    } else {
-      std::fprintf(stderr, "goka: %s\n", line.c_str());
-    }
-  };
+  return [client](LogLevel level, const std::string& line) { core::log(client, level, line); };
 }
 
 }  // namespace
