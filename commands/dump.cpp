@@ -21,6 +21,7 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
+#include "commands/table_support.hpp"
 #include "commands/dump_storage.hpp"
 #include "goka/error.hpp"
 #include "goka/topic_reader.hpp"
@@ -41,45 +42,10 @@ struct DumpOptions {
   std::string storage;  // --storage DIR: local storages instead of a topic
 };
 
-// stdout through one large buffer, written with write(2). A reader that went
-// away (EPIPE: `dump | head`) ends the command quietly with exit 0.
-class Output {
- public:
-  static constexpr std::size_t chunk = 1 << 20;
-
-  Output() { buffer_.reserve(chunk + chunk / 4); }
-  ~Output() = default;
-
-  std::string& buffer() { return buffer_; }
-  // Writes the buffer out once it holds a chunk.
-  void maybe_flush() {
-    if (buffer_.size() >= chunk) flush();
-  }
-  void flush() {
-    const char* data = buffer_.data();
-    std::size_t left = buffer_.size();
-    while (left > 0) {
-      const ssize_t n = ::write(STDOUT_FILENO, data, left);
-      if (n >= 0) {
-        data += n;
-        left -= static_cast<std::size_t>(n);
-        continue;
-      }
-      if (errno == EINTR || errno == EAGAIN) continue;
-      if (errno == EPIPE) throw ExitStatus{0};
-      throw Error(Errc::runtime, fmt::format("cannot write to stdout: {}", std::strerror(errno)));
-    }
-    buffer_.clear();
-  }
-
- private:
-  std::string buffer_;
-};
-
 // What is done with each record: envelope lines, --format, or --table.
 class Printer {
  public:
-  Printer(const DumpOptions& options, Output& output)
+  Printer(const DumpOptions& options, StdoutWriter& output)
       : output_(output), codec_(ValueCodec::from_name(options.codec)), table_(options.table) {
     if (options.format_option != nullptr && options.format_option->count() > 0)
       format_.emplace(options.format);
@@ -120,7 +86,7 @@ class Printer {
   int64_t keys() const { return static_cast<int64_t>(latest_.size()); }
 
  private:
-  Output& output_;
+  StdoutWriter& output_;
   ValueCodec codec_;
   std::optional<RecordFormat> format_;
   bool table_;
@@ -146,7 +112,7 @@ void run_dump(const DumpOptions& options) {
   if (options.table && !options.format.empty())
     throw Error(Errc::usage, "--table and --format cannot be combined");
 
-  Output output;
+  StdoutWriter output;
   Printer printer(options, output);  // checks --codec and --format before connecting
   TopicReaderOptions reader_options;
   reader_options.partitions = options.partitions;

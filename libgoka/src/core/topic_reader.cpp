@@ -6,6 +6,7 @@
 #include <map>
 
 #include "core/backend.hpp"
+#include "core/partition_selection.hpp"
 
 namespace goka {
 
@@ -28,20 +29,8 @@ TopicReader::TopicReader(std::string topic, TopicReaderOptions options,
                          std::shared_ptr<core::Backend> backend)
     : state_(std::make_unique<State>()) {
   core::Admin& admin = backend->admin();
-  std::optional<int32_t> count = admin.partitions(topic);
-  if (!count) throw Error(Errc::not_found, "topic does not exist", {.topic = topic});
-  std::vector<int32_t> partitions = options.partitions;
-  if (partitions.empty()) {
-    for (int32_t p = 0; p < *count; ++p) partitions.push_back(p);
-  }
-  std::sort(partitions.begin(), partitions.end());
-  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
-  for (int32_t p : partitions) {
-    if (p < 0 || p >= *count) {
-      throw Error(Errc::usage, fmt::format("no partition {}: the topic has {}", p, *count),
-                  {.topic = topic});
-    }
-  }
+  std::vector<int32_t> partitions =
+      core::select_partitions(admin, topic, options.partitions).partitions;
   state_->topic = topic;
   state_->stop_at_end = options.stop_at_end;
   state_->reader = backend->reader(topic);

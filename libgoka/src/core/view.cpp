@@ -11,6 +11,7 @@
 
 #include "core/backend.hpp"
 #include "core/log.hpp"
+#include "core/partition_selection.hpp"
 #include "core/partition_table.hpp"
 #include "goka/hasher.hpp"
 
@@ -202,25 +203,14 @@ View::View(std::string table, ViewOptions options)
 View::View(std::string table, ViewOptions options, std::shared_ptr<core::Backend> backend)
     : state_(std::make_unique<State>()) {
   State& s = *state_;
-  std::optional<int32_t> count = backend->admin().partitions(table);
-  if (!count) throw Error(Errc::not_found, "table topic does not exist", {.topic = table});
-  std::vector<int32_t> partitions = options.partitions;
-  if (partitions.empty()) {
-    for (int32_t p = 0; p < *count; ++p) partitions.push_back(p);
-  }
-  std::sort(partitions.begin(), partitions.end());
-  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
-  for (int32_t p : partitions) {
-    if (p < 0 || p >= *count) {
-      throw Error(Errc::usage, fmt::format("no partition {}: the table has {}", p, *count),
-                  {.topic = table});
-    }
-  }
+  core::PartitionSelection selection =
+      core::select_partitions(backend->admin(), table, options.partitions);
+  std::vector<int32_t> partitions = std::move(selection.partitions);
   s.table = std::move(table);
   s.options = std::move(options);
   s.backend = std::move(backend);
   s.log = make_log(s.options.client);
-  s.count = *count;
+  s.count = selection.count;
   s.partitions = std::move(partitions);
   s.index.assign(static_cast<size_t>(s.count), -1);
   StorageBuilder build = s.options.storage ? s.options.storage : memory_storage_builder();
