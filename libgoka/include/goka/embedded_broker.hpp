@@ -37,7 +37,8 @@ class EmbeddedBroker {
   void set_broker_down(int32_t broker_id, bool down);
   // Adds a round-trip time to every answer of broker id.
   void set_round_trip_time(int32_t broker_id, int rtt_ms);
-  // The next count requests of Kafka API api_key fail with Kafka error code error.
+  // The next count requests of Kafka API api_key fail with Kafka error code
+  // error_code; count 0 clears what is still pending for api_key.
   void fail_requests(int16_t api_key, int count, int error_code);
 
   void stop();

@@ -83,8 +83,11 @@ void EmbeddedBroker::set_round_trip_time(int32_t broker_id, int rtt_ms) {
 }
 
 void EmbeddedBroker::fail_requests(int16_t api_key, int count, int error_code) {
-  if (count < 1) return;
   std::lock_guard lock(state_->mutex);
+  if (count < 1) {
+    rd_kafka_mock_clear_request_errors(state_->live(), api_key);
+    return;
+  }
   std::vector<rd_kafka_resp_err_t> errors(static_cast<size_t>(count),
                                           static_cast<rd_kafka_resp_err_t>(error_code));
   rd_kafka_mock_push_request_errors_array(state_->live(), api_key, errors.size(), errors.data());
