@@ -20,7 +20,6 @@
 #include "goka/error.hpp"
 #include "goka/graph.hpp"
 #include "goka/processor.hpp"
-#include "goka/topic_manager.hpp"
 
 namespace goka::cli {
 namespace {
@@ -139,14 +138,12 @@ class Callback {
 
 // True when every assigned partition has committed everything up to the
 // high watermark of each consumed topic.
-bool caught_up(const ProcessorStats& stats, const std::vector<std::string>& consumed,
-               TopicManager& topics) {
+bool caught_up(const ProcessorStats& stats, const std::vector<std::string>& consumed) {
   for (const auto& part : stats.partitions) {
     if (part.state != TableState::running) return false;
     for (const auto& topic : consumed) {
-      auto it = part.committed.find(topic);
-      int64_t committed = it == part.committed.end() ? 0 : it->second;
-      if (committed < topics.watermarks(topic, part.partition).high) return false;
+      auto lag = part.lag.find(topic);
+      if (lag == part.lag.end() || lag->second > 0) return false;
     }
   }
   return true;
@@ -197,7 +194,6 @@ void run_group(const RunGroupOptions& opts) {
 
   std::vector<std::string> consumed = opts.inputs;
   if (opts.loop) consumed.push_back(graph.loop_topic_name());
-  TopicManager topics(client_options());
   auto idle_since = std::chrono::steady_clock::now();
   int64_t last_processed = -1;
   bool was_recovered = false;
@@ -213,7 +209,7 @@ void run_group(const RunGroupOptions& opts) {
     for (const auto& p : stats.partitions) processed += p.processed;
     auto now = std::chrono::steady_clock::now();
     if (processed != last_processed || !processor.recovered() ||
-        !caught_up(stats, consumed, topics)) {
+        !caught_up(stats, consumed)) {
       last_processed = processed;
       idle_since = now;
     } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {

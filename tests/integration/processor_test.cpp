@@ -34,9 +34,10 @@ void emit_clicks(goka::test::Cluster& cluster, const std::string& topic, int use
   REQUIRE(emitter.finish().failed == 0);
 }
 
-// Runs processor until cond holds (or 60 s), then stops it; returns run()'s error.
+// Runs processor until cond holds (or 60 s), then stops it; rethrows run()'s
+// error; returns whether cond held.
 template <class Cond>
-void run_until(goka::Processor& processor, Cond cond) {
+bool run_until(goka::Processor& processor, Cond cond) {
   std::exception_ptr error;
   std::thread runner([&] {
     try {
@@ -46,12 +47,14 @@ void run_until(goka::Processor& processor, Cond cond) {
     }
   });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (!cond() && std::chrono::steady_clock::now() < deadline && !error) {
+  bool held = false;
+  while (!(held = cond()) && std::chrono::steady_clock::now() < deadline && !error) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // polling a condition
   }
   processor.stop();
   runner.join();
   if (error) std::rethrow_exception(error);
+  return held;
 }
 
 // The latest value per key of a table topic.
@@ -81,10 +84,20 @@ TEST_CASE("processor: click count is exact, and a restart does not count twice")
   options.client = cluster.options();
   {
     goka::Processor processor(click_count(group, clicks), options);
-    run_until(processor, [&] {
-      auto v = processor.get("user-3");
-      return processor.recovered() && v && *v == "5" && processor.get("user-9") == std::optional<std::string>("5");
+    bool done = run_until(processor, [&] {
+      if (!processor.recovered() || processor.get("user-9") != std::optional<std::string>("5")) {
+        return false;
+      }
+      // Everything processed is committed and reported so.
+      goka::ProcessorStats stats = processor.stats();
+      int64_t processed = 0;
+      for (const auto& p : stats.partitions) {
+        if (p.lag.at(clicks) != 0 || p.table_offset < 0) return false;
+        processed += p.processed;
+      }
+      return stats.partitions.size() == 4 && processed == 50;
     });
+    CHECK(done);
   }
   auto table = table_of(cluster, group + "-table");
   REQUIRE(table.size() == 10);
@@ -95,12 +108,12 @@ TEST_CASE("processor: click count is exact, and a restart does not count twice")
   emit_clicks(cluster, clicks, 10, 2);
   {
     goka::Processor processor(click_count(group, clicks), options);
-    run_until(processor, [&] {
+    CHECK(run_until(processor, [&] {
       for (int u = 0; u < 10; ++u) {
         if (processor.get("user-" + std::to_string(u)) != std::optional<std::string>("7")) return false;
       }
       return true;
-    });
+    }));
   }
   table = table_of(cluster, group + "-table");
   for (auto& [key, value] : table) CHECK(value == "7");

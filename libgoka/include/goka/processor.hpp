@@ -74,8 +74,14 @@ struct ProcessorPartitionStats {
   TableState state = TableState::idle;
   int64_t processed = 0;        // messages processed since assigned
   int64_t bytes = 0;            // their key and value bytes
-  // Per consumed topic (inputs and loop): the next offset committed.
+  double rate = 0;              // processed per second since assigned
+  // Per consumed topic (inputs and loop): the next offset committed, the
+  // high watermark (asked of the cluster by stats()), and their difference.
   std::map<std::string, int64_t> committed;
+  std::map<std::string, int64_t> high_watermark;
+  std::map<std::string, int64_t> lag;
+  // The group table's applied offset in local storage (-1: none).
+  int64_t table_offset = -1;
 };
 
 struct ProcessorStats {
@@ -109,6 +115,8 @@ class Processor {
   // True once the group assigned this instance its partitions (maybe none)
   // and every one of them is recovered and running; false during a rebalance.
   bool recovered() const;
+  // A snapshot; asks the cluster for the inputs' high watermarks (bounded by
+  // the client timeout; left out when it does not answer).
   ProcessorStats stats() const;
 
  private:

@@ -29,6 +29,7 @@ struct Partition {
   std::atomic<bool> revoked{false};
   std::atomic<int64_t> processed{0};
   std::atomic<int64_t> bytes{0};
+  std::chrono::steady_clock::time_point assigned_at = std::chrono::steady_clock::now();
   bool paused_for_backpressure = false;
   std::map<std::string, int64_t> committed;  // topic -> next offset committed (mutex_)
 };
@@ -71,12 +72,36 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   }
 
   ProcessorStats stats() const {
-    std::lock_guard lock(mutex_);
     ProcessorStats out;
     out.group = graph_.group();
-    for (const auto& [p, part] : partitions_) {
-      out.partitions.push_back(
-          {p, part->state, part->processed.load(), part->bytes.load(), part->committed});
+    {
+      std::lock_guard lock(mutex_);
+      auto now = std::chrono::steady_clock::now();
+      for (const auto& [p, part] : partitions_) {
+        ProcessorPartitionStats& st = out.partitions.emplace_back();
+        st.partition = p;
+        st.state = part->state;
+        st.processed = part->processed.load();
+        st.bytes = part->bytes.load();
+        double seconds = std::chrono::duration<double>(now - part->assigned_at).count();
+        st.rate = seconds > 0 ? static_cast<double>(st.processed) / seconds : 0;
+        st.committed = part->committed;
+        if (part->table && part->state == TableState::running) {
+          st.table_offset = part->table->get_offset().value_or(-1);
+        }
+      }
+    }
+    for (auto& st : out.partitions) {
+      for (const auto& topic : consumed_) {
+        try {
+          int64_t high = backend_->admin().watermarks(topic, st.partition).high;
+          st.high_watermark[topic] = high;
+          auto it = st.committed.find(topic);
+          st.lag[topic] = high - (it == st.committed.end() ? 0 : it->second);
+        } catch (const Error&) {
+          // Not known now: left out.
+        }
+      }
     }
     return out;
   }
