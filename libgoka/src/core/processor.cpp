@@ -138,6 +138,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   std::unique_ptr<core::WorkerPool> pool_;
   std::unique_ptr<core::Producer> producer_;
   std::unique_ptr<core::GroupConsumer> consumer_;
+  std::vector<std::unique_ptr<core::PartitionProcessor>> retired_;  // awaiting deliveries
 
   // Recovery of the partitions assigned last: the group table read to its
   // end, the joined tables followed from then on.
@@ -300,13 +301,18 @@ void Processor::Impl::on_revoked(const std::vector<core::TopicPartition>& revoke
     if (it != partitions_.end()) it->second->revoked = true;
   }
   for (int32_t p : numbers) pool_->wait_idle(p);
+  std::vector<std::unique_ptr<core::PartitionProcessor>> undrained;
   for (int32_t p : numbers) {
     auto it = partitions_.find(p);
-    if (it != partitions_.end() && it->second->processor) {
-      it->second->processor->drain(backend_->timeout());
+    if (it != partitions_.end() && it->second->processor &&
+        !it->second->processor->drain(backend_->timeout())) {
+      undrained.push_back(std::move(it->second->processor));
     }
   }
   commit(true);
+  // Outputs still unacknowledged report to their processor later: it lives
+  // until the producer is gone.
+  for (auto& processor : undrained) retired_.push_back(std::move(processor));
   table_recovery_.reset();
   join_views_.clear();
   recovering_.clear();
@@ -425,6 +431,7 @@ void Processor::Impl::run() {
   }
   pool_.reset();
   producer_.reset();
+  retired_.clear();
   for (auto& [table, view] : lookups_) view->stop();
   lookups_.clear();
   std::lock_guard lock(error_mutex_);
