@@ -185,7 +185,7 @@ TEST_CASE("storage: iterators yield keys in bytewise order", "[storage]") {
   CHECK_FALSE(it->next());
 }
 
-TEST_CASE("storage: range iterator covers [from, to)", "[storage]") {
+TEST_CASE("storage: range iterator covers from, to excluded", "[storage]") {
   auto kind = GENERATE(as<std::string>{}, "memory", "leveldb");
   CAPTURE(kind);
   Subject subject(kind);
