@@ -52,15 +52,24 @@ class Callback {
         table_codec_(ValueCodec::from_name(opts.table_codec)),
         op_{opts.op, opts.field, opts.max_items} {
     if (!opts.exec.empty()) handler_ = std::make_unique<ExecHandler>(opts.exec);
+    needs_value_ = handler_ || (opts.op != "count" && opts.op != "delete");
   }
 
   void operator()(Context& ctx, const std::optional<std::string>& message) {
     ErrorContext where{.topic = ctx.topic(), .partition = ctx.partition(), .offset = ctx.offset()};
     nlohmann::json value, state;
-    try {
-      value = message ? codec_.decode(*message) : nlohmann::json();
-    } catch (const Error& e) {
-      throw Error(Errc::decode, "input value does not decode: " + e.message(), where);
+    if (message && !needs_value_) {
+      // count and delete only check that the value decodes (no document built).
+      scratch_.clear();
+      if (auto why = codec_.append_decoded(scratch_, *message)) {
+        throw Error(Errc::decode, "input value does not decode: " + *why, where);
+      }
+    } else {
+      try {
+        value = message ? codec_.decode(*message) : nlohmann::json();
+      } catch (const Error& e) {
+        throw Error(Errc::decode, "input value does not decode: " + e.message(), where);
+      }
     }
     if (auto current = ctx.value()) {
       try {
@@ -134,7 +143,11 @@ class Callback {
   ValueCodec table_codec_;
   GroupOp op_;
   std::unique_ptr<ExecHandler> handler_;
+  bool needs_value_;
+  static thread_local std::string scratch_;
 };
+
+thread_local std::string Callback::scratch_;
 
 // True when every assigned partition has committed everything up to the
 // high watermark of each consumed topic.

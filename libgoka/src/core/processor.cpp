@@ -29,6 +29,7 @@ struct Partition {
   std::atomic<bool> revoked{false};
   std::atomic<int64_t> processed{0};
   std::atomic<int64_t> bytes{0};
+  std::atomic<int64_t> queued{0};  // records handed to the pool, not processed yet
   std::chrono::steady_clock::time_point assigned_at = std::chrono::steady_clock::now();
   bool paused_for_backpressure = false;
   std::map<std::string, int64_t> committed;  // topic -> next offset committed (mutex_)
@@ -327,34 +328,46 @@ void Processor::Impl::on_revoked(const std::vector<core::TopicPartition>& revoke
 }
 
 void Processor::Impl::dispatch(std::vector<Record>& records) {
+  // One task per partition and poll: a partition's records stay in order and
+  // the pool is not entered once per record.
+  std::map<int32_t, std::shared_ptr<std::vector<Record>>> batches;
   for (Record& record : records) {
     auto it = partitions_.find(record.partition);
     if (it == partitions_.end() || !it->second->processor) continue;  // not ours (any more)
-    Partition* part = it->second.get();
-    pool_->post(record.partition, [this, part, r = std::move(record)] {
-      if (part->revoked || stopping_) return;
-      try {
-        part->processor->process(r);
-        part->processed.fetch_add(1, std::memory_order_relaxed);
-        part->bytes.fetch_add(
-            static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0)),
-            std::memory_order_relaxed);
-      } catch (const Error& e) {
-        fail(e);
-      } catch (const std::exception& e) {
-        fail(Error(Errc::runtime, e.what(),
-                   {.topic = r.topic, .partition = r.partition, .offset = r.offset}));
+    auto& batch = batches[record.partition];
+    if (!batch) batch = std::make_shared<std::vector<Record>>();
+    batch->push_back(std::move(record));
+  }
+  records.clear();
+  for (auto& [p, batch] : batches) {
+    Partition* part = partitions_.at(p).get();
+    part->queued.fetch_add(static_cast<int64_t>(batch->size()), std::memory_order_relaxed);
+    pool_->post(p, [this, part, batch = std::move(batch)] {
+      for (const Record& r : *batch) {
+        part->queued.fetch_sub(1, std::memory_order_relaxed);
+        if (part->revoked || stopping_) continue;
+        try {
+          part->processor->process(r);
+          part->processed.fetch_add(1, std::memory_order_relaxed);
+          part->bytes.fetch_add(
+              static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0)),
+              std::memory_order_relaxed);
+        } catch (const Error& e) {
+          fail(e);
+        } catch (const std::exception& e) {
+          fail(Error(Errc::runtime, e.what(),
+                     {.topic = r.topic, .partition = r.partition, .offset = r.offset}));
+        }
       }
     });
   }
-  records.clear();
 }
 
 void Processor::Impl::check_backpressure() {
   std::vector<core::TopicPartition> pause, resume;
   for (auto& [p, part] : partitions_) {
     if (!part->processor) continue;
-    size_t queued = pool_->queued(p);
+    auto queued = static_cast<size_t>(part->queued.load(std::memory_order_relaxed));
     if (!part->paused_for_backpressure && queued > options_.max_buffered) {
       part->paused_for_backpressure = true;
       auto inputs = inputs_of(p);
