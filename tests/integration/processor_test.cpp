@@ -93,6 +93,7 @@ TEST_CASE("processor: click count is exact, and a restart does not count twice")
       int64_t processed = 0;
       for (const auto& p : stats.partitions) {
         if (p.lag.at(clicks) != 0 || p.table_offset < 0) return false;
+        if (p.table_offset + 1 != p.table_high_watermark) return false;  // all written back
         processed += p.processed;
       }
       return stats.partitions.size() == 4 && processed == 50;

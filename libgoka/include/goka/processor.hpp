@@ -80,8 +80,10 @@ struct ProcessorPartitionStats {
   std::map<std::string, int64_t> committed;
   std::map<std::string, int64_t> high_watermark;
   std::map<std::string, int64_t> lag;
-  // The group table's applied offset in local storage (-1: none).
+  // The group table's applied offset in local storage (-1: none), and the
+  // table topic's high watermark (-1: not known).
   int64_t table_offset = -1;
+  int64_t table_high_watermark = -1;
 };
 
 struct ProcessorStats {

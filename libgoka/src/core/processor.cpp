@@ -103,6 +103,13 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
           // Not known now: left out.
         }
       }
+      if (auto table = graph_.table_topic()) {
+        try {
+          st.table_high_watermark = backend_->admin().watermarks(*table, st.partition).high;
+        } catch (const Error&) {
+          // Not known now: stays -1.
+        }
+      }
     }
     return out;
   }
