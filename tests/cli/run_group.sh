@@ -39,9 +39,10 @@ same "$(table counts-table)" "$expected" "counts after a restart"
 one=$!
 "$CLI" -v run-group counts2 -i clicks --op count --until-idle 4 2>"$WORK/two.err" &
 two=$!
+split="assigned partitions [0-9],[0-9]$"
+await "grep -q '$split' '$WORK/one.err' && grep -q '$split' '$WORK/two.err'" 40 ||
+  fail "the instances did not split the partitions: $(cat "$WORK/one.err" "$WORK/two.err")"
 await "grep -q recovered '$WORK/one.err' && grep -q recovered '$WORK/two.err'" 30
-grep -q "assigned partitions [0-9],[0-9]$" "$WORK/one.err" || fail "instance one: $(cat "$WORK/one.err")"
-grep -q "assigned partitions [0-9],[0-9]$" "$WORK/two.err" || fail "instance two: $(cat "$WORK/two.err")"
 clicks 100
 wait $one || fail "instance one failed: $(cat "$WORK/one.err")"
 wait $two || fail "instance two failed: $(cat "$WORK/two.err")"
