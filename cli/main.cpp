@@ -47,6 +47,7 @@ int main(int argc, char** argv) {
   goka::cli::register_view(app);
   goka::cli::register_recover(app);
   goka::cli::register_run_group(app);
+  goka::cli::register_status(app);
   goka::cli::register_partition(app);
   goka::cli::register_topics(app);
   goka::cli::register_completion(app);

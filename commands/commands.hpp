@@ -12,6 +12,7 @@ void register_dump(CLI::App& app);
 void register_view(CLI::App& app);
 void register_recover(CLI::App& app);
 void register_run_group(CLI::App& app);
+void register_status(CLI::App& app);
 void register_partition(CLI::App& app);
 void register_topics(CLI::App& app);
 void register_completion(CLI::App& app);

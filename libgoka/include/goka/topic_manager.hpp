@@ -49,6 +49,10 @@ class TopicManager {
   void ensure_stream(const std::string& topic, int32_t partitions);
   void ensure_table(const std::string& topic, int32_t partitions);
 
+  // The offsets consumer group group committed (the next offset to read) in
+  // every partition of topic, in partition order; -1 where it has none.
+  std::vector<int64_t> committed(const std::string& group, const std::string& topic);
+
   // Throws Errc::config when the topics do not all have the same partition
   // count, naming each topic with its count; returns that count.
   int32_t check_copartitioned(const std::vector<std::string>& topics);

@@ -64,6 +64,14 @@ class PartitionReader {
   virtual int64_t position(int32_t partition) = 0;
 };
 
+// A partition of a topic, and an offset in it.
+struct TopicPartition {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t offset = -1;  // meaning depends on the call; -1: none
+  bool operator==(const TopicPartition&) const = default;
+};
+
 // Cluster metadata and topic creation. Thread-safe; bounded by the timeout.
 class Admin {
  public:
@@ -77,18 +85,19 @@ class Admin {
   // The earliest offset whose timestamp is >= ms, the high watermark when
   // there is none, or -1 when the broker cannot tell.
   virtual int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) = 0;
+  // The offsets group committed for each of partitions (-1 where none).
+  // Backends without consumer groups have none.
+  virtual std::vector<TopicPartition> committed(const std::string& group,
+                                                std::vector<TopicPartition> partitions) {
+    (void)group;
+    for (auto& tp : partitions) tp.offset = -1;
+    return partitions;
+  }
   // Creates topic; throws Errc::not_found / Errc::timeout when it cannot.
   virtual void create_topic(const std::string& topic, int32_t partitions,
                             const Properties& config) = 0;
 };
 
-// A partition of a topic, and an offset in it.
-struct TopicPartition {
-  std::string topic;
-  int32_t partition = 0;
-  int64_t offset = -1;  // meaning depends on the call; -1: none
-  bool operator==(const TopicPartition&) const = default;
-};
 
 // Receives a group member's partition changes. Called on the thread calling
 // GroupConsumer::poll(), from inside it; the change takes effect when the

@@ -27,6 +27,14 @@ Watermarks TopicManager::watermarks(const std::string& topic, int32_t partition)
   return backend_->admin().watermarks(topic, partition);
 }
 
+std::vector<int64_t> TopicManager::committed(const std::string& group, const std::string& topic) {
+  std::vector<core::TopicPartition> partitions;
+  for (int32_t p = 0, n = TopicManager::partitions(topic); p < n; ++p) partitions.push_back({topic, p, -1});
+  std::vector<int64_t> out;
+  for (const auto& tp : backend_->admin().committed(group, std::move(partitions))) out.push_back(tp.offset);
+  return out;
+}
+
 namespace {
 
 void ensure(core::Admin& admin, const std::string& topic, int32_t partitions,

@@ -98,6 +98,25 @@ int64_t KafkaAdmin::offset_for_time(const std::string& topic, int32_t partition,
   return list->elems[0].offset;
 }
 
+std::vector<core::TopicPartition> KafkaAdmin::committed(
+    const std::string& group, std::vector<core::TopicPartition> partitions) {
+  // A consumer of the group that never joins it: it only fetches offsets.
+  ClientEvents events(events_->options());
+  HandlePtr consumer = make_handle(RD_KAFKA_CONSUMER,
+                                   make_conf(events_->options(), {{"group.id", group}}, events));
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(partitions.size())));
+  for (const auto& tp : partitions) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition);
+  }
+  rd_kafka_resp_err_t err = rd_kafka_committed(consumer.get(), list.get(), timeout_ms());
+  if (err) throw_kafka_error(err, "cannot read committed offsets", events, {.detail = "group " + group});
+  for (int i = 0; i < list->cnt; ++i) {
+    partitions[static_cast<size_t>(i)].offset = list->elems[i].offset >= 0 ? list->elems[i].offset : -1;
+  }
+  rd_kafka_consumer_close(consumer.get());
+  return partitions;
+}
+
 void KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
                               const Properties& config) {
   // The embedded broker (librdkafka's mock cluster) never answers

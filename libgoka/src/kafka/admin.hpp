@@ -17,6 +17,8 @@ class KafkaAdmin final : public core::Admin {
   Watermarks watermarks(const std::string& topic, int32_t partition) override;
   int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) override;
   void create_topic(const std::string& topic, int32_t partitions, const Properties& config) override;
+  std::vector<core::TopicPartition> committed(const std::string& group,
+                                              std::vector<core::TopicPartition> partitions) override;
 
  private:
   // Metadata of every topic (never auto-creates one), or of topic alone.

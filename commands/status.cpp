@@ -1,0 +1,95 @@
+// goka-cli status GROUP: how far a processor group is, per input partition.
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+#include "cli/global_options.hpp"
+#include "commands/commands.hpp"
+#include "goka/error.hpp"
+#include "goka/topic_manager.hpp"
+
+namespace goka::cli {
+namespace {
+
+struct StatusOptions {
+  std::string group;
+  bool json = false;
+};
+
+// The group's inputs are the topics where it committed offsets (Kafka keeps
+// no list of them); its table is GROUP-table.
+void run_status(const StatusOptions& opts) {
+  TopicManager topics(client_options());
+  std::string table = opts.group + "-table";
+  nlohmann::json inputs = nlohmann::json::array();
+  int64_t total_committed = 0, total_high = 0, total_lag = 0;
+  bool table_exists = false;
+  for (const TopicInfo& info : topics.topics()) {
+    if (info.name == table) {
+      table_exists = true;
+      continue;
+    }
+    std::vector<int64_t> committed = topics.committed(opts.group, info.name);
+    bool any = false;
+    for (int64_t c : committed) any = any || c >= 0;
+    if (!any) continue;
+    for (int32_t p = 0; p < static_cast<int32_t>(committed.size()); ++p) {
+      int64_t high = topics.watermarks(info.name, p).high;
+      int64_t done = std::max<int64_t>(committed[static_cast<size_t>(p)], 0);
+      inputs.push_back({{"topic", info.name}, {"partition", p},
+                        {"committed", committed[static_cast<size_t>(p)]}, {"high_watermark", high},
+                        {"lag", high - done}});
+      total_committed += done;
+      total_high += high;
+      total_lag += high - done;
+    }
+  }
+  if (inputs.empty() && !table_exists) {
+    throw Error(Errc::not_found, "no such group: no committed offsets and no table topic",
+                {.topic = table, .detail = "group " + opts.group});
+  }
+  nlohmann::json table_json = nullptr;
+  if (table_exists) {
+    int64_t high = 0;
+    for (int32_t p = 0, n = topics.partitions(table); p < n; ++p) {
+      high += topics.watermarks(table, p).high;
+    }
+    table_json = {{"topic", table}, {"high_watermark", high}};
+  }
+  if (opts.json) {
+    nlohmann::json out = {{"group", opts.group}, {"inputs", inputs},
+                          {"total", {{"committed", total_committed}, {"high_watermark", total_high},
+                                     {"lag", total_lag}}},
+                          {"table", table_json}};
+    std::printf("%s\n", out.dump().c_str());
+    return;
+  }
+  std::printf("%-30s %9s %12s %12s %10s\n", "TOPIC", "PARTITION", "COMMITTED", "HIGH", "LAG");
+  for (const auto& in : inputs) {
+    std::printf("%-30s %9d %12lld %12lld %10lld\n", in["topic"].get<std::string>().c_str(),
+                in["partition"].get<int>(), static_cast<long long>(in["committed"].get<int64_t>()),
+                static_cast<long long>(in["high_watermark"].get<int64_t>()),
+                static_cast<long long>(in["lag"].get<int64_t>()));
+  }
+  std::printf("%-30s %9s %12lld %12lld %10lld\n", "total", "", static_cast<long long>(total_committed),
+              static_cast<long long>(total_high), static_cast<long long>(total_lag));
+  if (table_exists) {
+    std::printf("table %s: high watermark %lld (all partitions)\n", table.c_str(),
+                static_cast<long long>(table_json["high_watermark"].get<int64_t>()));
+  }
+}
+
+}  // namespace
+
+void register_status(CLI::App& app) {
+  auto opts = std::make_shared<StatusOptions>();
+  CLI::App* sub = app.add_subcommand(
+      "status", "Show a processor group's committed offsets, high watermarks and lag per input");
+  sub->add_option("GROUP", opts->group, "The group")->required();
+  sub->add_flag("--json", opts->json, "One JSON document instead of a table");
+  sub->callback([opts] { run_status(*opts); });
+}
+
+}  // namespace goka::cli
