@@ -92,14 +92,7 @@ class MemoryStorage final : public Storage {
   }
 
   std::optional<int64_t> get_offset() const override {
-    auto text = get(kOffsetKey);
-    if (!text) return std::nullopt;
-    auto offset = storage::parse_offset(*text);
-    if (!offset) {
-      throw Error(Errc::decode, "stored offset is not a decimal integer",
-                  ErrorContext{.detail = "value \"" + *text + "\""});
-    }
-    return offset;
+    return storage::decode_offset(get(kOffsetKey), ErrorContext{});
   }
 
   void set_offset(int64_t offset) override {

@@ -29,6 +29,16 @@ std::optional<int64_t> parse_offset(std::string_view text) noexcept {
   return value;
 }
 
+std::optional<int64_t> decode_offset(const std::optional<std::string>& text,
+                                     const ErrorContext& context) {
+  if (!text) return std::nullopt;
+  if (auto offset = parse_offset(*text)) return offset;
+  ErrorContext where = context;
+  std::string value = "value \"" + *text + "\"";
+  where.detail = where.detail ? *where.detail + ", " + value : value;
+  throw Error(Errc::decode, "stored offset is not a decimal integer", where);
+}
+
 std::optional<std::string> prefix_limit(std::string_view prefix) {
   std::string limit(prefix);
   while (!limit.empty()) {

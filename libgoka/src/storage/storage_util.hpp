@@ -17,6 +17,11 @@ std::string format_offset(int64_t offset);
 // optional sign and decimal digits. std::nullopt when text is not that.
 std::optional<int64_t> parse_offset(std::string_view text) noexcept;
 
+// The offset stored as text (std::nullopt: none stored). Throws
+// Errc::decode, with context and the text, when it is not an offset.
+std::optional<int64_t> decode_offset(const std::optional<std::string>& text,
+                                     const ErrorContext& context);
+
 // The smallest key greater than every key starting with prefix, or
 // std::nullopt when there is none (empty prefix, or only 0xff bytes).
 std::optional<std::string> prefix_limit(std::string_view prefix);
