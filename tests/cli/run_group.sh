@@ -107,7 +107,7 @@ err_has "offset=1"  # still stuck there: offset 1 was never committed
 run 1 "$CLI" run-group dead -i clicks --exec "head -c 0" --until-idle 1
 error_line
 err_has "handler"
-run 1 "$CLI" run-group dead -i clicks --exec "sh -c 'read l; echo nonsense'" --until-idle 1
+run 1 "$CLI" run-group dead -i clicks --exec "sh -c 'while read l; do echo nonsense; done'" --until-idle 1
 err_has "garbage"
 same "$(table dead-table)" "" "nothing applied by a failing handler"
 
