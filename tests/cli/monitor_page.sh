@@ -38,7 +38,7 @@ page_is() { page "eval $1"; same "$ANSWER" "$2" "the page's $1"; }
 
 # serving PID ERRFILE: the URL the process logs, once it serves.
 serving() {
-  await "grep -q 'serving http://' '$2' || ! kill -0 $1 2>/dev/null" 20
+  await "grep -qs 'serving http://' '$2' || ! kill -0 $1 2>/dev/null" 20
   grep -o 'serving http://[^ ]*' "$2" | head -1 | cut -d' ' -f2
 }
 
