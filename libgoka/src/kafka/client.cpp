@@ -68,6 +68,10 @@ void set_conf(rd_kafka_conf_t* conf, const std::string& key, const std::string& 
 ConfPtr make_conf(const ClientOptions& options, const Properties& defaults, ClientEvents& events) {
   ConfPtr conf(rd_kafka_conf_new());
   set_conf(conf.get(), "bootstrap.servers", options.brokers);
+  // librdkafka backs off reconnecting up to 10 s: a broker back after a few
+  // seconds would be noticed only that much later, by then a consumer group
+  // member's session has expired and a processor's outputs have timed out.
+  set_conf(conf.get(), "reconnect.backoff.max.ms", "1000");
   for (const auto& [key, value] : defaults) set_conf(conf.get(), key, value);
   for (const auto& [key, value] : options.properties) set_conf(conf.get(), key, value);
   rd_kafka_conf_set_opaque(conf.get(), &events);

@@ -40,7 +40,8 @@ class ClientEvents {
 // Sets one property on conf; throws Errc::config naming the property.
 void set_conf(rd_kafka_conf_t* conf, const std::string& key, const std::string& value);
 
-// A new conf with bootstrap.servers, then defaults, then options.properties
+// A new conf with bootstrap.servers and libgoka's defaults for every client
+// (reconnect.backoff.max.ms=1000), then defaults, then options.properties
 // (which win), with log and error callbacks pointing to events. events must
 // outlive the handle created from the conf.
 ConfPtr make_conf(const ClientOptions& options, const Properties& defaults, ClientEvents& events);

@@ -1,0 +1,324 @@
+// Processors, views and emitters against a broker that fails on purpose (the
+// embedded broker's fault control): a broker down for 5 s in the middle of a
+// run, produce requests that fail, a slow broker. Each test returns at once
+// against a real cluster (GOKA_TEST_BROKERS), which cannot be made to fail.
+//
+// GOKA_TEST_LOG=1 shows libgoka's and librdkafka's log lines on stderr;
+// GOKA_TEST_LOG=cgrp,topic (librdkafka's debug contexts) adds its debug lines.
+
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <chrono>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <iostream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cluster.hpp"
+#include "goka/codec.hpp"
+#include "goka/context.hpp"
+#include "goka/emitter.hpp"
+#include "goka/error.hpp"
+#include "goka/graph.hpp"
+#include "goka/processor.hpp"
+#include "goka/topic_manager.hpp"
+#include "goka/topic_reader.hpp"
+#include "goka/view.hpp"
+
+using namespace std::chrono_literals;
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Table = std::map<std::string, std::string>;
+
+// Waits until pred holds or limit passes; polls, never sleeps as a means of
+// synchronisation.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 30s) {
+  auto deadline = Clock::now() + limit;
+  while (!pred()) {
+    if (Clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+// Connection errors are expected here: quiet unless GOKA_TEST_LOG is set.
+goka::ClientOptions client(const goka::test::Cluster& cluster,
+                           std::chrono::milliseconds timeout = 10s) {
+  goka::ClientOptions o = cluster.options(timeout);
+  const char* show = std::getenv("GOKA_TEST_LOG");
+  if (show != nullptr && *show != '\0') {
+    o.log_level = goka::LogLevel::debug;
+    if (std::string(show) != "1") o.properties["debug"] = show;  // librdkafka's contexts
+    o.log = [start = Clock::now()](goka::LogLevel, const std::string& line) {
+      static std::mutex mutex;
+      std::lock_guard lock(mutex);
+      std::cerr << std::chrono::duration<double>(Clock::now() - start).count() << " " << line
+                << "\n";
+    };
+  } else {
+    o.log = [](goka::LogLevel, const std::string&) {};
+  }
+  return o;
+}
+
+// Goka's click count: the group table holds clicks per user (int64 codec).
+goka::GroupGraph click_count(const std::string& group, const std::string& input) {
+  return goka::GroupGraph(group,
+                          {goka::input(input,
+                                       [](goka::Context& ctx, const std::optional<std::string>&) {
+                                         goka::Int64Codec codec;
+                                         auto current = ctx.value();
+                                         int64_t n = current ? codec.decode(*current) : 0;
+                                         ctx.set_value(codec.encode(n + 1));
+                                       }),
+                           goka::persist()});
+}
+
+std::string user(int u) { return "user-" + std::to_string(u); }
+
+// each clicks of every one of users users, queued on emitter.
+void click(goka::Emitter& emitter, int users, int each) {
+  for (int i = 0; i < each; ++i) {
+    for (int u = 0; u < users; ++u) emitter.emit(user(u), "{}");
+  }
+}
+
+// Runs processor.run() on a thread of its own.
+class Running {
+ public:
+  explicit Running(goka::Processor& processor)
+      : processor_(processor), thread_([this] {
+          try {
+            processor_.run();
+          } catch (...) {
+            std::lock_guard lock(mutex_);
+            error_ = std::current_exception();
+          }
+          std::lock_guard lock(mutex_);
+          ended_ = true;
+        }) {}
+  ~Running() { stop(); }
+  Running(const Running&) = delete;
+  Running& operator=(const Running&) = delete;
+
+  // Whether run() returned or threw.
+  bool ended() const {
+    std::lock_guard lock(mutex_);
+    return ended_;
+  }
+  // Stops the processor, waits for run() and returns what it threw, if any.
+  std::exception_ptr stop() {
+    processor_.stop();
+    if (thread_.joinable()) thread_.join();
+    std::lock_guard lock(mutex_);
+    return error_;
+  }
+  // What run() threw as text, "" when it did not (yet).
+  std::string error_text() const {
+    std::lock_guard lock(mutex_);
+    if (!error_) return "";
+    try {
+      std::rethrow_exception(error_);
+    } catch (const std::exception& e) {
+      return e.what();
+    } catch (...) {
+      return "unknown exception";
+    }
+  }
+
+ private:
+  goka::Processor& processor_;
+  mutable std::mutex mutex_;
+  bool ended_ = false;
+  std::exception_ptr error_;
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// The counts of the processor's table, for messages.
+std::string counts_of(const goka::Processor& processor, int users) {
+  std::string out;
+  for (int u = 0; u < users; ++u) out += processor.get(user(u)).value_or("-") + " ";
+  return out;
+}
+
+// Whether every one of users users has count clicks in processor's table.
+bool counted(const goka::Processor& processor, int users, int count) {
+  for (int u = 0; u < users; ++u) {
+    if (processor.get(user(u)) != std::optional<std::string>(std::to_string(count))) return false;
+  }
+  return true;
+}
+
+// The latest value per key of a topic.
+Table table_of(const goka::test::Cluster& cluster, const std::string& topic) {
+  goka::TopicReader reader(topic, {}, client(cluster));
+  std::vector<goka::Record> records;
+  while (reader.poll(records, 100ms)) {
+  }
+  Table out;
+  for (auto& r : records) {
+    if (r.value) {
+      out[*r.key] = *r.value;
+    } else {
+      out.erase(*r.key);
+    }
+  }
+  return out;
+}
+
+// Every user of users with value count.
+Table counts(int users, int count) {
+  Table out;
+  for (int u = 0; u < users; ++u) out[user(u)] = std::to_string(count);
+  return out;
+}
+
+// Whether group committed every partition of topic up to its high watermark.
+bool committed_all(const goka::test::Cluster& cluster, const std::string& group,
+                   const std::string& topic) {
+  goka::TopicManager topics(client(cluster));
+  std::vector<int64_t> committed = topics.committed(group, topic);
+  for (int32_t p = 0; p < static_cast<int32_t>(committed.size()); ++p) {
+    if (committed[static_cast<size_t>(p)] != topics.watermarks(topic, p).high) return false;
+  }
+  return true;
+}
+
+Table contents(const goka::View& view) {
+  Table out;
+  for (auto it = view.iterator(); it->next();)
+    out[std::string(it->key())] = std::string(it->value());
+  return out;
+}
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+}  // namespace
+
+// Emits a click every interval on a thread of its own, round robin over
+// users users, until stop(); counts what it emitted per user.
+class Clicker {
+ public:
+  Clicker(const goka::test::Cluster& cluster, const std::string& topic, int users,
+          std::chrono::milliseconds interval)
+      // Patient: what is emitted while the broker is away waits for it.
+      : emitter_(topic, client(cluster, 60s)), users_(users), thread_([this, interval] {
+          for (int i = 0; !stopping_; ++i) {
+            emitter_.emit(user(i % users_), "{}");
+            emitted_ = i + 1;
+            std::this_thread::sleep_for(interval);  // a rate, not synchronisation
+          }
+        }) {}
+  ~Clicker() { stop(); }
+
+  int64_t emitted() const { return emitted_; }
+  // Stops emitting and waits for every delivery; returns the summary.
+  goka::EmitSummary stop() {
+    stopping_ = true;
+    if (thread_.joinable()) thread_.join();
+    return emitter_.finish();
+  }
+  // The count per user of what was emitted (after stop()).
+  Table expected() const {
+    Table out;
+    for (int u = 0; u < users_; ++u) {
+      int64_t n = emitted_ / users_ + (u < emitted_ % users_ ? 1 : 0);
+      if (n > 0) out[user(u)] = std::to_string(n);
+    }
+    return out;
+  }
+
+ private:
+  goka::Emitter emitter_;
+  const int users_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<int64_t> emitted_{0};
+  std::thread thread_;  // last: starts once the members above exist
+};
+
+// The sum of the counts in processor's table.
+int64_t total(const goka::Processor& processor, int users) {
+  int64_t n = 0;
+  for (int u = 0; u < users; ++u) {
+    if (auto v = processor.get(user(u))) n += std::stoll(*v);
+  }
+  return n;
+}
+
+TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults]") {
+  goka::test::Cluster cluster;
+  if (!cluster.embedded()) return;  // cannot take a real cluster down
+  const int users = 20;
+  std::string group = goka::test::Cluster::unique("outage-count");
+  std::string clicks = cluster.topic("outage-clicks", 4);
+  cluster.embedded_broker()->create_topic(group + "-table", 4);
+
+  goka::ProcessorOptions options;
+  options.client = client(cluster);
+  goka::Processor processor(click_count(group, clicks), options);
+  Running running(processor);
+  // Clicks flow before, during and after the outage: about 200 a second.
+  Clicker clicker(cluster, clicks, users, 5ms);
+
+  // Before: the processor is counting, with outputs and commits in flight.
+  REQUIRE(eventually([&] { return total(processor, users) >= 200 || running.ended(); }, 30s));
+  REQUIRE_FALSE(running.ended());
+
+  cluster.embedded_broker()->set_broker_down(1, true);
+  int64_t counted_before = total(processor, users);
+  int64_t emitted_before = clicker.emitted();
+  auto down_until = Clock::now() + 5s;
+  while (Clock::now() < down_until) {
+    REQUIRE_FALSE(running.ended());  // the processor neither stops nor fails
+    std::this_thread::sleep_for(100ms);
+  }
+  REQUIRE_FALSE(running.ended());
+  CHECK(clicker.emitted() > emitted_before + 500);  // emitting went on (into the queue)
+  cluster.embedded_broker()->set_broker_down(1, false);
+  auto back = Clock::now();
+
+  // After: processing resumes, past what was emitted during the outage.
+  int64_t emitted_during = clicker.emitted();
+  bool resumed = eventually(
+      [&] { return total(processor, users) >= emitted_during + 200 || running.ended(); }, 30s);
+  double resumed_after = std::chrono::duration<double>(Clock::now() - back).count();
+  INFO("run() threw: " << running.error_text());
+  INFO("counted " << counted_before << " before, " << total(processor, users) << " now, "
+                  << resumed_after << " s after the broker came back");
+  REQUIRE(resumed);
+  REQUIRE_FALSE(running.ended());
+  CHECK(resumed_after < 5.0);  // about 1 s: reconnecting does not back off for long
+
+  // Every click emitted is counted exactly once, and committed.
+  goka::EmitSummary emitted = clicker.stop();
+  REQUIRE(emitted.failed == 0);
+  REQUIRE(emitted.acknowledged == clicker.emitted());
+  Table expected = clicker.expected();
+  bool exact = eventually(
+      [&] {
+        for (const auto& [key, n] : expected) {
+          if (processor.get(key) != std::optional<std::string>(n)) return false;
+        }
+        return true;
+      },
+      30s);
+  INFO("counts: " << counts_of(processor, users));
+  CHECK(exact);
+  CHECK(eventually([&] { return committed_all(cluster, group, clicks); }, 30s));
+
+  std::exception_ptr error = running.stop();
+  INFO("run() threw: " << running.error_text());
+  CHECK_FALSE(error);
+  CHECK(table_of(cluster, group + "-table") == expected);
+  CHECK(committed_all(cluster, group, clicks));
+}
