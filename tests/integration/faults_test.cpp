@@ -6,6 +6,7 @@
 // GOKA_TEST_LOG=1 shows libgoka's and librdkafka's log lines on stderr;
 // GOKA_TEST_LOG=cgrp,topic (librdkafka's debug contexts) adds its debug lines.
 
+#include <algorithm>
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <chrono>
@@ -26,6 +27,7 @@
 #include "goka/emitter.hpp"
 #include "goka/error.hpp"
 #include "goka/graph.hpp"
+#include "goka/hasher.hpp"
 #include "goka/processor.hpp"
 #include "goka/topic_manager.hpp"
 #include "goka/topic_reader.hpp"
@@ -203,10 +205,9 @@ double seconds_since(Clock::time_point start) {
   return std::chrono::duration<double>(Clock::now() - start).count();
 }
 
-}  // namespace
-
 // Emits a click every interval on a thread of its own, round robin over
-// users users, until stop(); counts what it emitted per user.
+// users users, until stop(): the nth click (from 0) is user(n % users) with
+// value n.
 class Clicker {
  public:
   Clicker(const goka::test::Cluster& cluster, const std::string& topic, int users,
@@ -214,7 +215,7 @@ class Clicker {
       // Patient: what is emitted while the broker is away waits for it.
       : emitter_(topic, client(cluster, 60s)), users_(users), thread_([this, interval] {
           for (int i = 0; !stopping_; ++i) {
-            emitter_.emit(user(i % users_), "{}");
+            emitter_.emit(user(i % users_), std::to_string(i));
             emitted_ = i + 1;
             std::this_thread::sleep_for(interval);  // a rate, not synchronisation
           }
@@ -228,12 +229,20 @@ class Clicker {
     if (thread_.joinable()) thread_.join();
     return emitter_.finish();
   }
-  // The count per user of what was emitted (after stop()).
-  Table expected() const {
+  // The count of clicks per user (after stop()).
+  Table counts() const {
     Table out;
     for (int u = 0; u < users_; ++u) {
       int64_t n = emitted_ / users_ + (u < emitted_ % users_ ? 1 : 0);
       if (n > 0) out[user(u)] = std::to_string(n);
+    }
+    return out;
+  }
+  // The latest value per user: the table topic's state (after stop()).
+  Table latest() const {
+    Table out;
+    for (int64_t n = std::max<int64_t>(0, emitted_ - users_); n < emitted_; ++n) {
+      out[user(static_cast<int>(n % users_))] = std::to_string(n);
     }
     return out;
   }
@@ -254,6 +263,8 @@ int64_t total(const goka::Processor& processor, int users) {
   }
   return n;
 }
+
+}  // namespace
 
 TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults]") {
   goka::test::Cluster cluster;
@@ -303,7 +314,7 @@ TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults
   goka::EmitSummary emitted = clicker.stop();
   REQUIRE(emitted.failed == 0);
   REQUIRE(emitted.acknowledged == clicker.emitted());
-  Table expected = clicker.expected();
+  Table expected = clicker.counts();
   bool exact = eventually(
       [&] {
         for (const auto& [key, n] : expected) {
@@ -321,4 +332,92 @@ TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults
   CHECK_FALSE(error);
   CHECK(table_of(cluster, group + "-table") == expected);
   CHECK(committed_all(cluster, group, clicks));
+}
+
+TEST_CASE("faults: a following view survives its broker being down for 5 s", "[faults]") {
+  goka::test::Cluster cluster;
+  if (!cluster.embedded()) return;  // cannot take a real cluster down
+  const int users = 30;
+  std::string topic = cluster.topic("outage-view", 4);
+  {
+    goka::Emitter history(topic, client(cluster));
+    for (int u = 0; u < users; ++u) history.emit(user(u), "\"old\"");
+    REQUIRE(history.finish().acknowledged == users);
+  }
+
+  // Every change the view reports: per partition, offsets must follow one
+  // another, each once.
+  std::mutex mutex;
+  std::map<int32_t, int64_t> first_offset, last_offset;
+  std::vector<std::string> gaps;
+  std::atomic<int64_t> changes{0};
+  goka::ViewOptions options;
+  options.client = client(cluster);
+  options.on_change = [&](const goka::Record& r) {
+    std::lock_guard lock(mutex);
+    first_offset.try_emplace(r.partition, r.offset);
+    auto [it, first] = last_offset.try_emplace(r.partition, r.offset);
+    if (!first) {
+      if (r.offset != it->second + 1) {
+        gaps.push_back(std::to_string(r.partition) + ": " + std::to_string(it->second) + " -> " +
+                       std::to_string(r.offset));
+      }
+      it->second = r.offset;
+    }
+    ++changes;
+  };
+  goka::View view(topic, options);
+  view.start();
+  REQUIRE(view.wait_recovered(30s));
+  REQUIRE(view.get(user(0)) == "\"old\"");
+
+  // Records flow before, during and after the outage.
+  Clicker clicker(cluster, topic, users, 5ms);
+  REQUIRE(eventually([&] { return changes >= 200; }, 30s));
+
+  cluster.embedded_broker()->set_broker_down(1, true);
+  int64_t emitted_before = clicker.emitted();
+  auto down_until = Clock::now() + 5s;
+  while (Clock::now() < down_until) {
+    // The view neither stops nor fails, and still answers from its copy.
+    REQUIRE_FALSE(view.error());
+    REQUIRE(view.state() == goka::TableState::running);
+    REQUIRE(view.has(user(0)));
+    std::this_thread::sleep_for(100ms);
+  }
+  CHECK(clicker.emitted() > emitted_before + 500);  // emitting went on (into the queue)
+  cluster.embedded_broker()->set_broker_down(1, false);
+  auto back = Clock::now();
+
+  // After: the view resumes, past what was emitted during the outage.
+  int64_t emitted_during = clicker.emitted();
+  bool resumed = eventually([&] { return changes >= emitted_during + 200 || view.error(); }, 30s);
+  double resumed_after = std::chrono::duration<double>(Clock::now() - back).count();
+  INFO("view error: " << (view.error() ? view.error()->what() : "none"));
+  INFO(changes << " changes, " << resumed_after << " s after the broker came back");
+  REQUIRE(resumed);
+  REQUIRE_FALSE(view.error());
+  CHECK(resumed_after < 5.0);
+
+  // Every record emitted is applied exactly once, in order.
+  goka::EmitSummary emitted = clicker.stop();
+  REQUIRE(emitted.failed == 0);
+  REQUIRE(emitted.acknowledged == clicker.emitted());
+  Table expected = clicker.latest();
+  CHECK(
+      eventually([&] { return contents(view) == expected && changes == clicker.emitted(); }, 30s));
+  CHECK(changes == clicker.emitted());
+  {
+    std::lock_guard lock(mutex);
+    // The first change of each partition follows the history recovered.
+    std::map<int32_t, int64_t> recovered;
+    for (int u = 0; u < users; ++u) ++recovered[goka::partition_for(user(u), 4)];
+    CHECK(first_offset == recovered);
+    INFO("offsets skipped or repeated: " << gaps.size()
+                                         << (gaps.empty() ? "" : ", first " + gaps[0]));
+    CHECK(gaps.empty());
+  }
+  CHECK(view.state() == goka::TableState::running);
+  view.stop();
+  CHECK_NOTHROW(view.wait());
 }

@@ -1,6 +1,6 @@
 // View on a real Kafka-protocol broker: recovery into memory and LevelDB,
-// resuming from LevelDB, views of some partitions, merged iteration, and a
-// broker that goes away and comes back.
+// resuming from LevelDB, views of some partitions, merged iteration. A broker
+// that goes away and comes back: faults_test.cpp.
 
 #include "goka/view.hpp"
 
@@ -247,37 +247,6 @@ TEST_CASE("view: follows changes and reports them", "[view]") {
   view.stop();
   view.wait();
   CHECK(view.state() == goka::TableState::stopped);
-}
-
-TEST_CASE("view: survives its broker going away and coming back", "[view]") {
-  goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot take a real cluster down
-  std::string topic = cluster.topic("view-down", 2);
-  Table expected;
-  emit(cluster, topic, {{"before", "1"}}, expected);
-  goka::ViewOptions options = options_for(cluster, /*follow=*/true);
-  options.client.log = [](goka::LogLevel, const std::string&) {};  // connection noise
-  goka::View view(topic, options);
-  view.start();
-  REQUIRE(view.wait_recovered(30s));
-  CHECK(view.get("before") == "1");
-
-  cluster.embedded_broker()->set_broker_down(1, true);
-  // The fault lasts about 3 s; the view must neither stop nor fail meanwhile.
-  auto down_until = std::chrono::steady_clock::now() + 3s;
-  while (std::chrono::steady_clock::now() < down_until) {
-    REQUIRE_FALSE(view.error());
-    REQUIRE(view.state() == goka::TableState::running);
-    std::this_thread::sleep_for(100ms);
-  }
-  cluster.embedded_broker()->set_broker_down(1, false);
-
-  emit(cluster, topic, {{"after", "2"}, {"before", std::nullopt}}, expected);
-  REQUIRE(eventually([&] { return view.get("after") == "2" && !view.has("before"); }, 60s));
-  CHECK_FALSE(view.error());
-  CHECK(view.state() == goka::TableState::running);
-  view.stop();
-  view.wait();
 }
 
 TEST_CASE("view: a missing table topic is not found, at once", "[view]") {
