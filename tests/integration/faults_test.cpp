@@ -421,3 +421,86 @@ TEST_CASE("faults: a following view survives its broker being down for 5 s", "[f
   view.stop();
   CHECK_NOTHROW(view.wait());
 }
+
+TEST_CASE("faults: a failing produce stops a processor without committing past it", "[faults]") {
+  goka::test::Cluster cluster;
+  if (!cluster.embedded()) return;  // cannot make a real cluster fail
+  const int users = 5;
+  std::string group = goka::test::Cluster::unique("failing-count");
+  std::string table = group + "-table";
+  std::string clicks = cluster.topic("failing-clicks", 2);
+  cluster.embedded_broker()->create_topic(table, 2);
+  goka::ProcessorOptions options;
+  options.client = client(cluster);
+  // The embedded broker lets a group's next member in only session.timeout.ms
+  // - 1 s after the last one left; this test starts three in a row.
+  options.client.properties["session.timeout.ms"] = "6000";
+  auto emit_clicks = [&](int each) {
+    goka::Emitter emitter(clicks, client(cluster));
+    click(emitter, users, each);
+    REQUIRE(emitter.finish().acknowledged == users * each);
+  };
+
+  // A first instance counts 10 clicks each, all committed.
+  emit_clicks(10);
+  {
+    goka::Processor processor(click_count(group, clicks), options);
+    Running running(processor);
+    REQUIRE(eventually([&] { return counted(processor, users, 10) || running.ended(); }, 30s));
+    REQUIRE(eventually([&] { return committed_all(cluster, group, clicks); }, 30s));
+    CHECK_FALSE(running.stop());
+  }
+  goka::TopicManager topics(client(cluster));
+  std::vector<int64_t> first_run = topics.committed(group, clicks);
+  REQUIRE(first_run.size() == 2);
+
+  // 10 more each; then every Produce request (API key 0) fails with
+  // INVALID_RECORD (87), which is not retried: the group table cannot be
+  // written.
+  emit_clicks(10);
+  cluster.embedded_broker()->fail_requests(0, 100000, 87);
+  {
+    goka::Processor processor(click_count(group, clicks), options);
+    Running running(processor);
+    REQUIRE(eventually([&] { return running.ended(); }, 30s));
+    std::exception_ptr thrown = running.stop();
+    REQUIRE(thrown);
+    try {
+      std::rethrow_exception(thrown);
+    } catch (const goka::Error& e) {
+      INFO(e.what());
+      // Names the input message whose table write failed, and the write.
+      CHECK(e.code() == goka::Errc::kafka);
+      CHECK(e.context().topic == clicks);
+      REQUIRE(e.context().partition);
+      REQUIRE(e.context().offset);
+      int32_t p = *e.context().partition;
+      REQUIRE((p == 0 || p == 1));
+      // The first message after the first run's, or a later one.
+      CHECK(*e.context().offset >= first_run[static_cast<size_t>(p)]);
+      std::string what = e.what();
+      CHECK(what.find(table) != std::string::npos);
+      CHECK(what.find("Broker failed to validate record") != std::string::npos);  // 87
+    } catch (...) {
+      FAIL("run() threw something else than a goka::Error");
+    }
+  }
+  // Nothing committed past the first run: no message of the second batch had
+  // its table write acknowledged.
+  CHECK(topics.committed(group, clicks) == first_run);
+  CHECK(table_of(cluster, table) == counts(users, 10));
+
+  // The broker heals (count 0 clears what is pending): a new instance
+  // recovers 10 each and counts the second batch exactly once.
+  cluster.embedded_broker()->fail_requests(0, 0, 0);
+  {
+    goka::Processor processor(click_count(group, clicks), options);
+    Running running(processor);
+    bool done = eventually([&] { return counted(processor, users, 20) || running.ended(); }, 30s);
+    INFO("run() threw: " << running.error_text() << "; counts: " << counts_of(processor, users));
+    REQUIRE(done);
+    CHECK(eventually([&] { return committed_all(cluster, group, clicks); }, 30s));
+    CHECK_FALSE(running.stop());
+  }
+  CHECK(table_of(cluster, table) == counts(users, 20));
+}

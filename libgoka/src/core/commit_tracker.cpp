@@ -228,7 +228,12 @@ void CommitTracker::deliver(const Delivery& delivery, void* tag) noexcept {
       const Error& cause = observed ? *observed : *delivery.error;
       std::string detail =
           fmt::format("output topic={}, partition={}", delivery.topic, delivery.partition);
-      if (std::string inner = cause.context_text(); !inner.empty()) detail += ": " + inner;
+      // The cause's own context, unless it only repeats the output's.
+      ErrorContext output{.topic = delivery.topic, .partition = delivery.partition};
+      if (cause.context().topic != output.topic || cause.context().partition != output.partition ||
+          cause.context().offset || cause.context().detail) {
+        if (std::string inner = cause.context_text(); !inner.empty()) detail += ": " + inner;
+      }
       std::string text =
           observed ? fmt::format("acknowledged record of {} not applied: {}", delivery.topic,
                                  cause.message())
