@@ -504,3 +504,54 @@ TEST_CASE("faults: a failing produce stops a processor without committing past i
   }
   CHECK(table_of(cluster, table) == counts(users, 20));
 }
+
+TEST_CASE("faults: a slow broker with 250 ms round trips delays but loses nothing", "[faults]") {
+  goka::test::Cluster cluster;
+  if (!cluster.embedded()) return;  // cannot slow a real cluster down
+  auto started = Clock::now();
+  const int users = 20;
+  std::string group = goka::test::Cluster::unique("slow-count");
+  std::string table = group + "-table";
+  std::string clicks = cluster.topic("slow-clicks", 4);
+  cluster.embedded_broker()->create_topic(table, 4);
+  cluster.embedded_broker()->set_round_trip_time(1, 250);
+
+  // An emitter delivers everything.
+  auto emit_clicks = [&](int each) {
+    goka::Emitter emitter(clicks, client(cluster));
+    click(emitter, users, each);
+    goka::EmitSummary summary = emitter.finish();
+    CHECK(summary.failed == 0);
+    REQUIRE(summary.acknowledged == users * each);
+  };
+  emit_clicks(5);
+
+  // A processor counts, and a view follows its table, both through the slow
+  // broker.
+  goka::ProcessorOptions options;
+  options.client = client(cluster);
+  goka::Processor processor(click_count(group, clicks), options);
+  Running running(processor);
+  goka::ViewOptions view_options;
+  view_options.client = client(cluster);
+  goka::View view(table, view_options);
+  view.start();
+  REQUIRE(view.wait_recovered(30s));
+
+  REQUIRE(eventually([&] { return counted(processor, users, 5) || running.ended(); }, 30s));
+  emit_clicks(5);  // while it runs
+  bool done = eventually([&] { return counted(processor, users, 10) || running.ended(); }, 30s);
+  INFO("run() threw: " << running.error_text() << "; counts: " << counts_of(processor, users));
+  REQUIRE(done);
+  REQUIRE_FALSE(running.ended());
+  CHECK(eventually([&] { return committed_all(cluster, group, clicks); }, 30s));
+  CHECK(eventually([&] { return contents(view) == counts(users, 10); }, 30s));
+  CHECK_FALSE(view.error());
+
+  CHECK_FALSE(running.stop());
+  view.stop();
+  CHECK_NOTHROW(view.wait());
+  CHECK(table_of(cluster, table) == counts(users, 10));
+  // Slower, not stuck: bounded well below the client timeouts piling up.
+  CHECK(seconds_since(started) < 40.0);
+}
