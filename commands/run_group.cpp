@@ -16,6 +16,8 @@
 #include "commands/decision.hpp"
 #include "commands/exec_handler.hpp"
 #include "commands/group_ops.hpp"
+#include "commands/serve.hpp"
+#include "commands/stats_report.hpp"
 #include "goka/context.hpp"
 #include "goka/error.hpp"
 #include "goka/graph.hpp"
@@ -41,6 +43,7 @@ struct RunGroupOptions {
   std::string start = "earliest";
   double until_idle = 0;
   size_t threads = 0;
+  std::string serve;
 };
 
 // Runs one message through the op or the handler and applies the decision.
@@ -83,7 +86,8 @@ class Callback {
       d = handler_ ? parse_decision(handler_->call(request(ctx, value, state), lookup(ctx)))
                    : op_.apply(state, value);
     } catch (const Error& e) {
-      throw Error(e.code(), e.message() + (e.context_text().empty() ? "" : " (" + e.context_text() + ")"),
+      throw Error(e.code(),
+                  e.message() + (e.context_text().empty() ? "" : " (" + e.context_text() + ")"),
                   where);
     }
     if (d.fail) ctx.fail(*d.fail);
@@ -99,10 +103,10 @@ class Callback {
       auto v = ctx.join(table);
       joins[table] = v ? ValueCodec().decode(*v) : nlohmann::json();
     }
-    return {{"topic", ctx.topic()},         {"partition", ctx.partition()},
-            {"offset", ctx.offset()},       {"timestamp", ctx.timestamp()},
-            {"key", ctx.key()},             {"value", value},
-            {"headers", headers},           {"state", state},
+    return {{"topic", ctx.topic()},   {"partition", ctx.partition()},
+            {"offset", ctx.offset()}, {"timestamp", ctx.timestamp()},
+            {"key", ctx.key()},       {"value", value},
+            {"headers", headers},     {"state", state},
             {"joins", joins}};
   }
 
@@ -130,11 +134,13 @@ class Callback {
     }
     for (const auto& e : d.emits) {
       std::string bytes = codec_.encode(e.value);
-      ctx.emit(e.topic, e.key, e.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
+      ctx.emit(e.topic, e.key,
+               e.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
     }
     for (const auto& l : d.loopbacks) {
       std::string bytes = codec_.encode(l.value);
-      ctx.loopback(l.key, l.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
+      ctx.loopback(l.key,
+                   l.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
     }
   }
 
@@ -160,6 +166,33 @@ bool caught_up(const ProcessorStats& stats, const std::vector<std::string>& cons
     }
   }
   return true;
+}
+
+// What `--serve` answers from: the processor's statistics and tables.
+ServeSource serve_source(const Processor& processor, const GroupGraph& graph,
+                         ValueCodec table_codec) {
+  ServeSource source;
+  auto table = graph.table_topic();
+  source.stats = [&processor, table] {
+    return processor_stats_json(processor.stats(), processor.recovered(), table);
+  };
+  source.metrics = [&processor, table] {
+    return processor_metrics(processor.stats(), processor.recovered(), table);
+  };
+  source.lookup = [&processor, table, table_codec](
+                      const std::string& name,
+                      const std::string& key) -> std::optional<nlohmann::json> {
+    std::optional<std::string> value = processor.get(name, key);
+    if (!value) return std::nullopt;
+    const ValueCodec codec = name == table ? table_codec : ValueCodec();
+    try {
+      return codec.decode(*value);
+    } catch (const Error& e) {
+      throw Error(Errc::decode, fmt::format("the value does not decode with codec {}: {}",
+                                            codec.name(), e.message()));
+    }
+  };
+  return source;
 }
 
 void run_group(const RunGroupOptions& opts) {
@@ -188,11 +221,19 @@ void run_group(const RunGroupOptions& opts) {
   if (opts.storage != "memory") options.storage = leveldb_storage_builder(opts.storage);
   options.start_at_latest = opts.start == "latest";
   options.threads = opts.threads;
-  options.on_rebalance = [](const std::vector<int32_t>& assigned, const std::vector<int32_t>& revoked) {
-    if (!assigned.empty()) log(LogLevel::info, fmt::format("assigned partitions {}", fmt::join(assigned, ",")));
-    if (!revoked.empty()) log(LogLevel::info, fmt::format("revoked partitions {}", fmt::join(revoked, ",")));
+  options.on_rebalance = [](const std::vector<int32_t>& assigned,
+                            const std::vector<int32_t>& revoked) {
+    if (!assigned.empty())
+      log(LogLevel::info, fmt::format("assigned partitions {}", fmt::join(assigned, ",")));
+    if (!revoked.empty())
+      log(LogLevel::info, fmt::format("revoked partitions {}", fmt::join(revoked, ",")));
   };
   Processor processor(graph, options);
+  std::optional<Server> server;
+  if (!opts.serve.empty()) {
+    server.emplace(opts.serve,
+                   serve_source(processor, graph, ValueCodec::from_name(opts.table_codec)));
+  }
 
   std::exception_ptr failure;
   std::atomic<bool> done{false};
@@ -221,12 +262,12 @@ void run_group(const RunGroupOptions& opts) {
     int64_t processed = 0;
     for (const auto& p : stats.partitions) processed += p.processed;
     auto now = std::chrono::steady_clock::now();
-    if (processed != last_processed || !processor.recovered() ||
-        !caught_up(stats, consumed)) {
+    if (processed != last_processed || !processor.recovered() || !caught_up(stats, consumed)) {
       last_processed = processed;
       idle_since = now;
     } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {
-      log(LogLevel::info, fmt::format("group {} idle for {} s: stopping", opts.group, opts.until_idle));
+      log(LogLevel::info,
+          fmt::format("group {} idle for {} s: stopping", opts.group, opts.until_idle));
       break;
     }
   }
@@ -247,10 +288,11 @@ void register_run_group(CLI::App& app) {
       ->type_name("TOPIC")
       ->required()
       ->allow_extra_args(false);
-  auto* op = sub->add_option("--op", opts->op, "Built-in callback on JSON values: count, sum, "
-                                               "min, max, latest, first, append, delete")
-                 ->check(CLI::IsMember({"count", "sum", "min", "max", "latest", "first", "append",
-                                        "delete"}));
+  auto* op = sub->add_option("--op", opts->op,
+                             "Built-in callback on JSON values: count, sum, "
+                             "min, max, latest, first, append, delete")
+                 ->check(CLI::IsMember(
+                     {"count", "sum", "min", "max", "latest", "first", "append", "delete"}));
   sub->add_option("--exec", opts->exec,
                   "Handler process speaking JSON lines on stdin/stdout (see README)")
       ->type_name("CMD")
@@ -286,6 +328,9 @@ void register_run_group(CLI::App& app) {
                   "Exit 0 once all assigned inputs are processed, committed and quiet this long")
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
+  sub->add_option("--serve", opts->serve,
+                  "Answer HTTP on HOST:PORT (see README): /tables/TABLE/KEY, /stats, /metrics, /")
+      ->type_name("HOST:PORT");
   sub->add_option("--threads", opts->threads, "Callback threads (0: the hardware threads)")
       ->capture_default_str();
   sub->footer(

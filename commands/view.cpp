@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -23,6 +24,8 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
+#include "commands/serve.hpp"
+#include "commands/stats_report.hpp"
 #include "commands/table_support.hpp"
 #include "goka/error.hpp"
 #include "goka/topic_manager.hpp"
@@ -40,6 +43,7 @@ struct ViewCommandOptions {
   bool watch = false;
   std::string storage;
   std::string codec = "json";
+  std::string serve;
   CLI::Option* prefix_option = nullptr;
   CLI::Option* range_option = nullptr;
 };
@@ -119,10 +123,10 @@ Selection check_selection(const ViewCommandOptions& o, const std::vector<std::st
   if (prefix) return Selection::prefix;
   if (range) return Selection::range;
   if (!keys.empty()) return Selection::keys;
-  if (!o.watch)
+  if (!o.watch && o.serve.empty())
     throw Error(Errc::usage,
-                "nothing to print: give KEYs, --all, --prefix P, --range FROM TO "
-                "or --watch");
+                "nothing to print: give KEYs, --all, --prefix P, --range FROM TO, "
+                "--watch or --serve");
   return Selection::nothing;
 }
 
@@ -145,6 +149,33 @@ std::function<bool(std::string_view)> change_filter(Selection selection,
       break;
   }
   return [](std::string_view) { return true; };
+}
+
+// What `--serve` answers from: the view's statistics and values.
+ServeSource serve_source(const View& view, ValueCodec codec) {
+  ServeSource source;
+  source.stats = [&view] { return view_stats_json(view.stats()); };
+  source.metrics = [&view] { return view_metrics(view.stats()); };
+  source.lookup = [&view, codec](const std::string& table,
+                                 const std::string& key) -> std::optional<nlohmann::json> {
+    if (table != view.table()) {
+      throw Error(Errc::not_found, fmt::format("this view holds table {} only", view.table()));
+    }
+    const int32_t partition = view.partition_of(key);
+    if (!std::binary_search(view.partitions().begin(), view.partitions().end(), partition)) {
+      throw Error(Errc::not_found,
+                  fmt::format("the key's partition {} is not read by this view", partition));
+    }
+    std::optional<std::string> value = view.get(key);
+    if (!value) return std::nullopt;
+    try {
+      return codec.decode(*value);
+    } catch (const Error& e) {
+      throw Error(Errc::decode, fmt::format("the value does not decode with --codec {}: {}",
+                                            codec.name(), e.message()));
+    }
+  };
+  return source;
 }
 
 // Prints what the selection names, from the up-to-date view. Returns whether
@@ -198,7 +229,8 @@ void run_view(const ViewCommandOptions& o) {
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
   options.client = client_options();
-  options.follow = o.watch;
+  const bool follow = o.watch || !o.serve.empty();
+  options.follow = follow;
   if (!o.storage.empty()) options.storage = leveldb_storage_builder(o.storage);
   if (selection == Selection::keys) {
     const int32_t count = TopicManager(options.client).partitions(table);
@@ -209,6 +241,8 @@ void run_view(const ViewCommandOptions& o) {
 
   View view(table, std::move(options));
   SinkCloser closer{sink};
+  std::optional<Server> server;
+  if (!o.serve.empty()) server.emplace(o.serve, serve_source(view, codec));
   RecoveryProgress progress(stderr_is_tty() && global_options().quiet == 0,
                             std::chrono::seconds(1));
   view.start();
@@ -226,7 +260,7 @@ void run_view(const ViewCommandOptions& o) {
     progress.draw(view.stats());
   }
   progress.clear();
-  if (!o.watch) view.wait();  // the thread ends once recovered; rethrows its error
+  if (!follow) view.wait();  // the thread ends once recovered; rethrows its error
 
   const RecoveryTotals totals = recovery_totals(view.stats());
   log(LogLevel::info,
@@ -237,14 +271,18 @@ void run_view(const ViewCommandOptions& o) {
 
   StdoutWriter out;
   const bool missing = print_selection(view, selection, o, keys, codec, out);
-  if (!o.watch) {
+  if (!follow) {
     if (missing) throw ExitStatus{3};
     return;
   }
 
-  sink.start_output();
+  if (o.watch) sink.start_output();
   while (!interrupted()) {
-    sink.take(out.buffer(), std::chrono::milliseconds(100));
+    if (o.watch) {
+      sink.take(out.buffer(), std::chrono::milliseconds(100));
+    } else {
+      wait_for_interrupt(std::chrono::milliseconds(100));
+    }
     if (!out.buffer().empty()) out.flush();
     if (view.state() == TableState::stopped) {
       view.wait();  // throws what stopped it
@@ -296,6 +334,10 @@ void register_view(CLI::App& app) {
   sub->add_option("--storage", o->storage,
                   "Keep the view in LevelDB under DIR (default: in memory)")
       ->type_name("DIR");
+  sub->add_option("--serve", o->serve,
+                  "Keep following and answer HTTP on HOST:PORT (see README): "
+                  "/tables/TABLE/KEY, /stats, /metrics, /")
+      ->type_name("HOST:PORT");
   sub->add_option("--codec", o->codec, "Value codec")
       ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
       ->capture_default_str();

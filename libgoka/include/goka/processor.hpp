@@ -72,9 +72,9 @@ struct ProcessorOptions {
 struct ProcessorPartitionStats {
   int32_t partition = 0;
   TableState state = TableState::idle;
-  int64_t processed = 0;        // messages processed since assigned
-  int64_t bytes = 0;            // their key and value bytes
-  double rate = 0;              // processed per second since assigned
+  int64_t processed = 0;  // messages processed since assigned
+  int64_t bytes = 0;      // their key and value bytes
+  double rate = 0;        // processed per second since assigned
   // Per consumed topic (inputs and loop): the next offset committed, the
   // high watermark (asked of the cluster by stats()), and their difference.
   std::map<std::string, int64_t> committed;
@@ -89,6 +89,11 @@ struct ProcessorPartitionStats {
 struct ProcessorStats {
   std::string group;
   std::vector<ProcessorPartitionStats> partitions;  // ascending
+  // Commits the cluster refused so far (each logged as a warning; their
+  // messages are processed again by the partition's next owner).
+  int64_t commit_errors = 0;
+  // The lookup tables' views, in table name order.
+  std::vector<ViewStats> lookups;
 };
 
 class Processor {
@@ -114,6 +119,14 @@ class Processor {
   // The group table's value of key, when its partition is assigned here and
   // recovered; std::nullopt otherwise (also for a missing key).
   std::optional<std::string> get(std::string_view key) const;
+  // The value of key in table: the group table or a joined table (when key's
+  // partition is assigned here and recovered) or a lookup table (once
+  // recovered); std::nullopt otherwise. Throws Errc::not_found when the graph
+  // has no such table.
+  std::optional<std::string> get(std::string_view table, std::string_view key) const;
+  // The tables get(table, key) answers for: the group table, the joined and
+  // the looked-up tables.
+  std::vector<std::string> tables() const;
   // True once the group assigned this instance its partitions (maybe none)
   // and every one of them is recovered and running; false during a rebalance.
   bool recovered() const;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <map>
 #include <mutex>
@@ -23,9 +24,9 @@ namespace {
 struct Partition {
   int32_t number = 0;
   TableState state = TableState::recovering;
-  std::shared_ptr<Storage> table;                           // the group table's, if any
-  std::map<std::string, std::shared_ptr<Storage>> joins;    // per joined table
-  std::unique_ptr<core::PartitionProcessor> processor;      // once recovered
+  std::shared_ptr<Storage> table;                         // the group table's, if any
+  std::map<std::string, std::shared_ptr<Storage>> joins;  // per joined table
+  std::unique_ptr<core::PartitionProcessor> processor;    // once recovered
   std::atomic<bool> revoked{false};
   std::atomic<int64_t> processed{0};
   std::atomic<int64_t> bytes{0};
@@ -63,6 +64,34 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
     return it->second->table->get(key);
   }
 
+  std::optional<std::string> get(std::string_view table, std::string_view key) const {
+    if (table == graph_.table_topic()) return get(key);
+    std::lock_guard lock(mutex_);
+    if (auto it = lookups_.find(table); it != lookups_.end()) {
+      if (!it->second->recovered()) return std::nullopt;
+      return it->second->get(key);
+    }
+    const std::vector<std::string> joins = graph_.joins();
+    if (std::find(joins.begin(), joins.end(), table) == joins.end()) {
+      const std::vector<std::string> lookups = graph_.lookups();
+      if (std::find(lookups.begin(), lookups.end(), table) != lookups.end()) return std::nullopt;
+      throw Error(Errc::not_found, "the processor holds no such table",
+                  {.topic = std::string(table), .detail = graph_.group()});
+    }
+    if (partition_count_ <= 0) return std::nullopt;
+    auto it = partitions_.find(partition_for(key, partition_count_));
+    if (it == partitions_.end() || it->second->state != TableState::running) return std::nullopt;
+    return it->second->joins.at(std::string(table))->get(key);
+  }
+
+  std::vector<std::string> tables() const {
+    std::vector<std::string> out;
+    if (auto table = graph_.table_topic()) out.push_back(*table);
+    for (const auto& join : graph_.joins()) out.push_back(join);
+    for (const auto& lookup : graph_.lookups()) out.push_back(lookup);
+    return out;
+  }
+
   bool recovered() const {
     std::lock_guard lock(mutex_);
     if (!joined_) return false;
@@ -91,7 +120,9 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
           st.table_offset = part->table->get_offset().value_or(-1);
         }
       }
+      for (const auto& [table, view] : lookups_) out.lookups.push_back(view->stats());
     }
+    out.commit_errors = commit_errors_.load();
     for (auto& st : out.partitions) {
       for (const auto& topic : consumed_) {
         try {
@@ -142,7 +173,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
 
   std::vector<std::string> consumed_;  // input topics and the loop topic
   int32_t partition_count_ = 0;        // of the co-partitioned topics
-  std::map<std::string, std::unique_ptr<View>> lookups_;
+  std::map<std::string, std::unique_ptr<View>, std::less<>> lookups_;  // mutex_ to change
   std::unique_ptr<core::WorkerPool> pool_;
   std::unique_ptr<core::Producer> producer_;
   std::unique_ptr<core::GroupConsumer> consumer_;
@@ -157,6 +188,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   mutable std::mutex mutex_;  // guards partitions_ and joined_ for readers
   std::map<int32_t, std::unique_ptr<Partition>> partitions_;
   bool joined_ = false;
+  std::atomic<int64_t> commit_errors_{0};
 
   std::mutex error_mutex_;
   std::optional<Error> error_;
@@ -186,6 +218,7 @@ void Processor::Impl::start_lookups() {
     vo.client = options_.client;
     auto view = std::make_unique<View>(table, vo, backend_);
     view->start();
+    std::lock_guard lock(mutex_);
     lookups_[table] = std::move(view);
   }
   for (auto& [table, view] : lookups_) {
@@ -235,7 +268,8 @@ void Processor::Impl::start_recovery() {
   auto refs = [this](const std::string& topic) {
     return [this, topic](const std::string&, int32_t p) -> std::unique_ptr<Storage> {
       Partition& part = *partitions_.at(p);
-      std::shared_ptr<Storage> target = topic == graph_.table_topic() ? part.table : part.joins.at(topic);
+      std::shared_ptr<Storage> target =
+          topic == graph_.table_topic() ? part.table : part.joins.at(topic);
       return std::make_unique<core::StorageRef>(target);
     };
   };
@@ -403,11 +437,12 @@ void Processor::Impl::commit(bool final) {
   try {
     consumer_->commit(offsets);
   } catch (const Error& e) {
+    ++commit_errors_;
     // A commit refused during a rebalance loses nothing: the new owner
     // processes those messages again (at least once).
     core::log(options_.client, LogLevel::warning,
-                        fmt::format("group {}: {}{}", graph_.group(), e.what(),
-                                    final ? "; their messages will be processed again" : ""));
+              fmt::format("group {}: {}{}", graph_.group(), e.what(),
+                          final ? "; their messages will be processed again" : ""));
     return;
   }
   std::lock_guard lock(mutex_);
@@ -415,14 +450,15 @@ void Processor::Impl::commit(bool final) {
 }
 
 void Processor::Impl::run() {
-  if (ran_.exchange(true)) throw Error(Errc::usage, "a processor runs once", {.detail = graph_.group()});
+  if (ran_.exchange(true))
+    throw Error(Errc::usage, "a processor runs once", {.detail = graph_.group()});
   prepare_topics();
   start_lookups();
   pool_ = std::make_unique<core::WorkerPool>(options_.threads);
   producer_ = backend_->producer(*this);
   consumer_ = backend_->group_consumer(
-      graph_.group(), options_.start_at_latest ? core::StartPolicy::latest : core::StartPolicy::earliest,
-      *this);
+      graph_.group(),
+      options_.start_at_latest ? core::StartPolicy::latest : core::StartPolicy::earliest, *this);
   consumer_->subscribe(consumed_);
   std::vector<Record> records;
   auto last_commit = std::chrono::steady_clock::now();
@@ -453,7 +489,10 @@ void Processor::Impl::run() {
   producer_.reset();
   retired_.clear();
   for (auto& [table, view] : lookups_) view->stop();
-  lookups_.clear();
+  {
+    std::lock_guard lock(mutex_);
+    lookups_.clear();
+  }
   std::lock_guard lock(error_mutex_);
   if (error_) throw *error_;
 }
@@ -470,6 +509,10 @@ Processor::~Processor() = default;
 void Processor::run() { impl_->run(); }
 void Processor::stop() { impl_->stop(); }
 std::optional<std::string> Processor::get(std::string_view key) const { return impl_->get(key); }
+std::optional<std::string> Processor::get(std::string_view table, std::string_view key) const {
+  return impl_->get(table, key);
+}
+std::vector<std::string> Processor::tables() const { return impl_->tables(); }
 bool Processor::recovered() const { return impl_->recovered(); }
 ProcessorStats Processor::stats() const { return impl_->stats(); }
 

@@ -1,0 +1,154 @@
+#include "commands/serve.hpp"
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <atomic>
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+#include <thread>
+
+#include "cli/global_options.hpp"
+#include "commands/monitor_page.hpp"
+#include "goka/error.hpp"
+
+namespace goka::cli {
+namespace {
+
+struct Endpoint {
+  std::string host;
+  int port = 0;
+};
+
+Endpoint parse_address(const std::string& address) {
+  auto bad = [&](const char* why) {
+    return Error(Errc::usage,
+                 fmt::format("--serve \"{}\": {} (HOST:PORT, :PORT or PORT)", address, why));
+  };
+  Endpoint e{"127.0.0.1", 0};
+  std::string_view port = address;
+  if (auto colon = address.rfind(':'); colon != std::string::npos) {
+    std::string_view host = std::string_view(address).substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    if (host.find(':') != std::string_view::npos && address.front() != '[') {
+      throw bad("write an IPv6 host in brackets");
+    }
+    if (!host.empty()) e.host = host;
+    port = port.substr(colon + 1);
+  }
+  auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), e.port);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || e.port < 0 ||
+      e.port > 65535) {
+    throw bad("not a port");
+  }
+  return e;
+}
+
+void reply_json(httplib::Response& res, int status, const nlohmann::json& body) {
+  res.status = status;
+  res.set_content(body.dump() + "\n", "application/json");
+}
+
+void reply_error(httplib::Response& res, int status, const std::string& what) {
+  reply_json(res, status, {{"error", what}});
+}
+
+}  // namespace
+
+struct Server::State {
+  ServeSource source;
+  httplib::Server http;
+  int port = 0;
+  std::atomic<bool> ended{false};
+  std::thread thread;
+};
+
+Server::Server(const std::string& address, ServeSource source) : state_(std::make_unique<State>()) {
+  const Endpoint endpoint = parse_address(address);
+  State& s = *state_;
+  s.source = std::move(source);
+  // A few threads answer; an idle kept-alive connection (a monitor page
+  // between refreshes) holds one for at most a second. The library takes
+  // ownership of the queue it is given.
+  s.http.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  s.http.set_keep_alive_timeout(1);
+  s.http.set_read_timeout(5, 0);
+  s.http.set_write_timeout(5, 0);
+  s.http.set_payload_max_length(64 * 1024);
+
+  s.http.Get("/", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content(std::string(kMonitorPage), "text/html; charset=utf-8");
+  });
+  s.http.Get("/stats", [&s](const httplib::Request&, httplib::Response& res) {
+    reply_json(res, 200, s.source.stats());
+  });
+  s.http.Get("/metrics", [&s](const httplib::Request&, httplib::Response& res) {
+    res.set_content(s.source.metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  // The path arrives URL-decoded: a topic name has no '/', a key may.
+  s.http.Get(R"(/tables/([^/]+)/(.*))", [&s](const httplib::Request& req, httplib::Response& res) {
+    const std::string table = req.matches[1];
+    const std::string key = req.matches[2];
+    try {
+      if (std::optional<nlohmann::json> value = s.source.lookup(table, key)) {
+        reply_json(res, 200, *value);
+      } else {
+        reply_json(res, 404, {{"error", "key not found"}, {"table", table}, {"key", key}});
+      }
+    } catch (const Error& e) {
+      int status = e.code() == Errc::not_found ? 404 : e.code() == Errc::usage ? 400 : 500;
+      reply_json(res, status, {{"error", e.message()}, {"table", table}, {"key", key}});
+    }
+  });
+  s.http.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          reply_error(res, 500, e.what());
+        } catch (...) {
+          reply_error(res, 500, "unknown error");
+        }
+      });
+  s.http.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (res.body.empty()) {
+      reply_error(res, res.status,
+                  res.status == 404 ? fmt::format("no such resource: {}", req.path)
+                                    : fmt::format("HTTP {}", res.status));
+    }
+  });
+
+  if (endpoint.port == 0) {
+    s.port = s.http.bind_to_any_port(endpoint.host);
+  } else {
+    s.port = s.http.bind_to_port(endpoint.host, endpoint.port) ? endpoint.port : -1;
+  }
+  if (s.port <= 0) {
+    throw Error(Errc::runtime, fmt::format("cannot listen on {}:{}", endpoint.host, endpoint.port),
+                {.detail = "--serve"});
+  }
+  s.thread = std::thread([&s] {
+    s.http.listen_after_bind();
+    s.ended = true;
+  });
+  // stop() only stops a server that is listening already.
+  while (!s.http.is_running() && !s.ended)
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // Said unless -q: the user needs the address (port 0 picks one).
+  const bool v6 = endpoint.host.find(':') != std::string::npos;
+  if (global_options().quiet == 0) {
+    std::fprintf(stderr, "goka-cli: serving http://%s%s%s:%d/\n", v6 ? "[" : "",
+                 endpoint.host.c_str(), v6 ? "]" : "", s.port);
+  }
+}
+
+Server::~Server() {
+  state_->http.stop();
+  if (state_->thread.joinable()) state_->thread.join();
+}
+
+int Server::port() const { return state_->port; }
+
+}  // namespace goka::cli
