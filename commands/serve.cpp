@@ -74,6 +74,12 @@ Server::Server(const std::string& address, ServeSource source) : state_(std::mak
   // ownership of the queue it is given.
   s.http.new_task_queue = [] { return new httplib::ThreadPool(4); };
   s.http.set_keep_alive_timeout(1);
+  // SO_REUSEADDR only: the library's default SO_REUSEPORT would let a second
+  // process listen on the same port and take half of the requests.
+  s.http.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
+  });
   s.http.set_read_timeout(5, 0);
   s.http.set_write_timeout(5, 0);
   s.http.set_payload_max_length(64 * 1024);
