@@ -175,8 +175,8 @@ pids+=("$kcat_p")
 "$CLI" -v -b "$B" run-group lat -i lat-in --op count --until-idle 5 >/dev/null 2>"$work/lat.log" &
 lat=$!
 pids+=("$lat")
-for _ in $(seq 600); do grep -q recovered "$work/lat.log" && break; sleep 0.05; done
-grep -q recovered "$work/lat.log" || { echo "run-group lat not recovered after 30 s:" >&2; cat "$work/lat.log" >&2; exit 1; }
+for _ in $(seq 600); do grep -q ': recovered$' "$work/lat.log" && break; sleep 0.05; done
+grep -q ': recovered$' "$work/lat.log" || { echo "run-group lat not recovered after 30 s:" >&2; cat "$work/lat.log" >&2; exit 1; }
 python3 -c '
 import sys, time
 n, rate = int(sys.argv[1]), float(sys.argv[2])

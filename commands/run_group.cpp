@@ -221,12 +221,14 @@ void run_group(const RunGroupOptions& opts) {
   if (opts.storage != "memory") options.storage = leveldb_storage_builder(opts.storage);
   options.start_at_latest = opts.start == "latest";
   options.threads = opts.threads;
-  options.on_rebalance = [](const std::vector<int32_t>& assigned,
-                            const std::vector<int32_t>& revoked) {
+  options.on_rebalance = [group = opts.group](const std::vector<int32_t>& assigned,
+                                              const std::vector<int32_t>& revoked) {
     if (!assigned.empty())
-      log(LogLevel::info, fmt::format("assigned partitions {}", fmt::join(assigned, ",")));
+      log(LogLevel::info,
+          fmt::format("group={}: assigned partitions {}", group, fmt::join(assigned, ",")));
     if (!revoked.empty())
-      log(LogLevel::info, fmt::format("revoked partitions {}", fmt::join(revoked, ",")));
+      log(LogLevel::info,
+          fmt::format("group={}: revoked partitions {}", group, fmt::join(revoked, ",")));
   };
   Processor processor(graph, options);
   std::optional<Server> server;
@@ -255,7 +257,7 @@ void run_group(const RunGroupOptions& opts) {
     if (wait_for_interrupt(std::chrono::milliseconds(200))) break;
     if (!was_recovered && processor.recovered()) {
       was_recovered = true;
-      log(LogLevel::info, fmt::format("group {} recovered", opts.group));
+      log(LogLevel::info, fmt::format("group={}: recovered", opts.group));
     }
     if (opts.until_idle <= 0) continue;
     ProcessorStats stats = processor.stats();
@@ -267,7 +269,7 @@ void run_group(const RunGroupOptions& opts) {
       idle_since = now;
     } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {
       log(LogLevel::info,
-          fmt::format("group {} idle for {} s: stopping", opts.group, opts.until_idle));
+          fmt::format("group={}: idle for {} s, stopping", opts.group, opts.until_idle));
       break;
     }
   }

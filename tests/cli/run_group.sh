@@ -16,6 +16,7 @@ table() { "$CLI" dump "$1" --table --codec "${2:-json}" | tr '\n' ' '; }
 # --- click count: exact, in Goka's format (int64 text, Goka's partitioning).
 clicks 200
 run 0 "$CLI" run-group counts -i clicks --op count --until-idle 1
+grep -q "info" "$WORK/err" && fail "info lines without -v: $(head -3 "$WORK/err")"
 out_empty
 expected=$(for u in 0 1 2 3 4 5 6 7 8 9; do printf '{"key":"user-%d","value":20} ' $u; done)
 same "$(table counts-table)" "$expected" "click counts"
@@ -42,10 +43,19 @@ two=$!
 split="assigned partitions [0-9],[0-9]$"
 await "grep -q '$split' '$WORK/one.err' && grep -q '$split' '$WORK/two.err'" 40 ||
   fail "the instances did not split the partitions: $(cat "$WORK/one.err" "$WORK/two.err")"
-await "grep -q recovered '$WORK/one.err' && grep -q recovered '$WORK/two.err'" 30
+await "grep -q ': recovered$' '$WORK/one.err' && grep -q ': recovered$' '$WORK/two.err'" 30
 clicks 100
 wait $one || fail "instance one failed: $(cat "$WORK/one.err")"
 wait $two || fail "instance two failed: $(cat "$WORK/two.err")"
+# -v: one line per event, naming group, topic and partition.
+for f in one two; do
+  grep -qE '^goka-cli: info: group=counts2 topic=clicks partition=[0-9]: assigned, ' "$WORK/$f.err" ||
+    fail "no assigned line in $f: $(head -5 "$WORK/$f.err")"
+  grep -qE '^goka-cli: info: group=counts2 topic=counts2-table partition=[0-9]: recovered, ' "$WORK/$f.err" ||
+    fail "no table recovery line in $f"
+  grep -qE '^goka-cli: info: group=counts2 topic=clicks partition=[0-9]: revoked, committed offset [0-9]+$' "$WORK/$f.err" ||
+    fail "no revoked line in $f"
+done
 expected=$(for u in 0 1 2 3 4 5 6 7 8 9; do printf '{"key":"user-%d","value":40} ' $u; done)
 same "$(table counts2-table)" "$expected" "counts of two instances"
 

@@ -34,7 +34,7 @@ same "$("$CLI" dump faulty-table --table | tr '\n' ' ')" \
 # SIGTERM: a clean stop, exit 0, and what was processed is committed.
 "$CLI" -v run-group calm -i in --op count 2>"$WORK/calm.err" &
 pid=$!
-await "grep -q recovered '$WORK/calm.err'" 30
+await "grep -q ': recovered$' '$WORK/calm.err'" 30
 await "[ \"\$('$CLI' dump calm-table --table | wc -l)\" -eq 5 ]" 30
 kill -TERM $pid
 rc=0

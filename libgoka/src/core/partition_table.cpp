@@ -67,7 +67,7 @@ int64_t PartitionTable::start(const Watermarks& watermarks) {
     }
     if (*stored + 1 < watermarks.low) {
       log(LogLevel::warning,
-          fmt::format("table {} partition {}: stored offset {} is below the low watermark {}: "
+          fmt::format("topic={} partition={}: stored offset {} is below the low watermark {}: "
                       "offsets {}..{} are gone from the topic; continuing from {} with the "
                       "local data kept, so updates and deletes in that gap are missing",
                       topic_, partition_, *stored, watermarks.low, *stored + 1, watermarks.low - 1,
@@ -88,6 +88,8 @@ int64_t PartitionTable::start(const Watermarks& watermarks) {
   if (from >= end_offset_) {
     finish_recovery();
   } else {
+    log(LogLevel::info, fmt::format("topic={} partition={}: recovering offsets {}..{}", topic_,
+                                    partition_, from, end_offset_ - 1));
     set_state(TableState::recovering);
   }
   return from;
@@ -107,7 +109,7 @@ void PartitionTable::apply(const Record& record) {
   int64_t bytes = static_cast<int64_t>(key.size() + (record.value ? record.value->size() : 0));
   if (key == kOffsetKey) {
     log(LogLevel::warning,
-        fmt::format("table {} partition {} offset {}: skipped a record with the reserved key "
+        fmt::format("topic={} partition={} offset={}: skipped a record with the reserved key "
                     "\"{}\"",
                     topic_, partition_, record.offset, kOffsetKey));
     std::lock_guard lock(stats_mutex_);
@@ -142,10 +144,19 @@ void PartitionTable::finish_recovery() {
     std::lock_guard lock(write_mutex_);
     storage_->mark_recovered();
   }
+  std::string line;
   {
     std::lock_guard lock(stats_mutex_);
     stats_.recovery_finished = std::chrono::system_clock::now();
+    line = fmt::format(
+        "topic={} partition={}: recovered, {} records in {:.3f} s, stored offset {}", topic_,
+        partition_, stats_.records,
+        std::chrono::duration<double>(*stats_.recovery_finished -
+                                      stats_.recovery_started.value_or(*stats_.recovery_finished))
+            .count(),
+        stats_.stored_offset);
   }
+  log(LogLevel::info, line);
   recovered_ = true;
   set_state(TableState::running);
 }

@@ -163,6 +163,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   void commit(bool final);
   void check_backpressure();
   void fail(const Error& error);
+  void log(LogLevel level, const std::string& line) const;
   std::vector<core::TopicPartition> inputs_of(int32_t partition) const;
 
   GroupGraph graph_;
@@ -194,6 +195,10 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   std::optional<Error> error_;
 };
 
+void Processor::Impl::log(LogLevel level, const std::string& line) const {
+  core::log(options_.client, level, line);
+}
+
 void Processor::Impl::fail(const Error& error) {
   std::lock_guard lock(error_mutex_);
   if (!error_) error_ = error;
@@ -215,7 +220,7 @@ void Processor::Impl::start_lookups() {
   for (const auto& table : graph_.lookups()) {
     ViewOptions vo;
     vo.storage = memory_or(options_.storage);
-    vo.client = options_.client;
+    vo.client = core::with_group(options_.client, graph_.group());
     auto view = std::make_unique<View>(table, vo, backend_);
     view->start();
     std::lock_guard lock(mutex_);
@@ -257,6 +262,16 @@ void Processor::Impl::on_assigned(const std::vector<core::TopicPartition>& assig
     }
     joined_ = true;
   }
+  for (const auto& tp : assigned) {
+    std::string from = "nothing committed";
+    for (const auto& c : committed) {
+      if (c.topic == tp.topic && c.partition == tp.partition && c.offset >= 0) {
+        from = fmt::format("committed offset {}", c.offset);
+      }
+    }
+    log(LogLevel::info,
+        core::event_prefix(graph_.group(), tp.topic, tp.partition) + "assigned, " + from);
+  }
   recovering_.assign(numbers.begin(), numbers.end());
   start_recovery();
   if (options_.on_rebalance) options_.on_rebalance(recovering_, {});
@@ -274,7 +289,7 @@ void Processor::Impl::start_recovery() {
     };
   };
   ViewOptions vo;
-  vo.client = options_.client;
+  vo.client = core::with_group(options_.client, graph_.group());
   vo.partitions = recovering_;
   if (auto table = graph_.table_topic()) {
     vo.storage = refs(*table);
@@ -325,6 +340,7 @@ void Processor::Impl::finish_recovery() {
       };
       part.processor = std::make_unique<core::PartitionProcessor>(config);
       part.state = TableState::running;
+      log(LogLevel::info, core::event_prefix(graph_.group(), "", p) + "recovered, processing");
       auto inputs = inputs_of(p);
       resume.insert(resume.end(), inputs.begin(), inputs.end());
     }
@@ -358,6 +374,16 @@ void Processor::Impl::on_revoked(const std::vector<core::TopicPartition>& revoke
   table_recovery_.reset();
   join_views_.clear();
   recovering_.clear();
+  for (const auto& tp : revoked) {
+    std::string done = "nothing committed";
+    if (auto it = partitions_.find(tp.partition); it != partitions_.end()) {
+      if (auto c = it->second->committed.find(tp.topic); c != it->second->committed.end()) {
+        done = fmt::format("committed offset {}", c->second);
+      }
+    }
+    log(LogLevel::info,
+        core::event_prefix(graph_.group(), tp.topic, tp.partition) + "revoked, " + done);
+  }
   std::vector<int32_t> gone(numbers.begin(), numbers.end());
   {
     std::lock_guard lock(mutex_);
@@ -440,9 +466,12 @@ void Processor::Impl::commit(bool final) {
     ++commit_errors_;
     // A commit refused during a rebalance loses nothing: the new owner
     // processes those messages again (at least once).
-    core::log(options_.client, LogLevel::warning,
-              fmt::format("group {}: {}{}", graph_.group(), e.what(),
-                          final ? "; their messages will be processed again" : ""));
+    for (const auto& tp : offsets) {
+      log(LogLevel::warning,
+          core::event_prefix(graph_.group(), tp.topic, tp.partition) +
+              fmt::format("commit of offset {} refused: {}{}", tp.offset, e.message(),
+                          final ? "; the next owner processes those messages again" : ""));
+    }
     return;
   }
   std::lock_guard lock(mutex_);
@@ -498,7 +527,8 @@ void Processor::Impl::run() {
 }
 
 Processor::Processor(GroupGraph graph, ProcessorOptions options)
-    : Processor(std::move(graph), options, core::kafka_backend(options.client)) {}
+    : Processor(graph, options,
+                core::kafka_backend(core::with_group(options.client, graph.group()))) {}
 
 Processor::Processor(GroupGraph graph, ProcessorOptions options,
                      std::shared_ptr<core::Backend> backend)

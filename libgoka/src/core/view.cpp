@@ -136,7 +136,7 @@ struct View::State {
           ++retries;
         }
         log(LogLevel::warning,
-            fmt::format("view of {}: {}; retrying in {} ms", table, e.what(), backoff.count()));
+            fmt::format("topic={}: {}; retrying in {} ms", table, e.what(), backoff.count()));
         if (!sleep_for(backoff)) break;
         backoff = std::min(backoff * 2, std::max(options.max_backoff, options.backoff));
         continue;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.hpp"
 #include "kafka/message.hpp"
 
 namespace goka::kafka {
@@ -101,7 +102,8 @@ void KafkaGroupConsumer::subscribe(const std::vector<std::string>& topics) {
 void KafkaGroupConsumer::poll(std::vector<Record>& out, std::chrono::milliseconds wait) {
   constexpr int kMaxBatch = 2048;
   for (int i = 0; i < kMaxBatch; ++i) {
-    MessagePtr msg(rd_kafka_consumer_poll(handle_.get(), i == 0 ? static_cast<int>(wait.count()) : 0));
+    MessagePtr msg(
+        rd_kafka_consumer_poll(handle_.get(), i == 0 ? static_cast<int>(wait.count()) : 0));
     rethrow_pending();
     if (!msg) return;
     if (msg->err) {
@@ -119,8 +121,9 @@ void KafkaGroupConsumer::poll(std::vector<Record>& out, std::chrono::millisecond
                       fmt::format("cannot consume: {}", rd_kafka_message_errstr(msg.get())),
                       {.topic = topic, .partition = msg->partition, .detail = "group " + group_});
         default:  // transport and other passing errors: librdkafka retries
-          events_->log(LogLevel::info, fmt::format("group {}: {}", group_,
-                                                   rd_kafka_message_errstr(msg.get())));
+          // (the processor's client options prefix the group)
+          events_->log(LogLevel::info, core::event_prefix("", topic, msg->partition) +
+                                           rd_kafka_message_errstr(msg.get()));
           continue;
       }
     }
@@ -156,7 +159,9 @@ std::vector<core::TopicPartition> KafkaGroupConsumer::committed(
   PartitionListPtr list = to_list(partitions);
   rd_kafka_resp_err_t err = rd_kafka_committed(
       handle_.get(), list.get(), static_cast<int>(events_->options().timeout.count()));
-  if (err) throw_kafka_error(err, "cannot read committed offsets", *events_, {.detail = "group " + group_});
+  if (err)
+    throw_kafka_error(err, "cannot read committed offsets", *events_,
+                      {.detail = "group " + group_});
   std::vector<core::TopicPartition> out = to_vector(list.get());
   for (auto& tp : out) tp.offset = tp.offset >= 0 ? tp.offset : -1;
   return out;

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include "core/log.hpp"
 #include "kafka/message.hpp"
 
 namespace goka::kafka {
@@ -80,16 +81,16 @@ void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait)
         case RD_KAFKA_RESP_ERR__UNKNOWN_PARTITION:
         case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
           if (!failure) {
-            failure = Error(msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED
-                                ? Errc::kafka
-                                : Errc::not_found,
-                            fmt::format("cannot read: {}", rd_kafka_message_errstr(msg.get())),
-                            {.topic = topic_, .partition = msg->partition});
+            failure =
+                Error(msg->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ? Errc::kafka
+                                                                               : Errc::not_found,
+                      fmt::format("cannot read: {}", rd_kafka_message_errstr(msg.get())),
+                      {.topic = topic_, .partition = msg->partition});
           }
           break;
         default:
-          events_->log(LogLevel::info,
-                       fmt::format("reading {}: {}", topic_, rd_kafka_message_errstr(msg.get())));
+          events_->log(LogLevel::info, core::event_prefix("", topic_, msg->partition) +
+                                           rd_kafka_message_errstr(msg.get()));
       }
       continue;
     }
