@@ -169,15 +169,19 @@ bool caught_up(const ProcessorStats& stats, const std::vector<std::string>& cons
 }
 
 // What `--serve` answers from: the processor's statistics and tables.
+// stopping: set once the command asked the processor to stop.
 ServeSource serve_source(const Processor& processor, const GroupGraph& graph,
-                         ValueCodec table_codec) {
+                         ValueCodec table_codec, const std::atomic<bool>& stopping) {
   ServeSource source;
   auto table = graph.table_topic();
-  source.stats = [&processor, table] {
-    return processor_stats_json(processor.stats(), processor.recovered(), table);
+  auto state = [&processor, &stopping] {
+    return stopping ? "stopping" : processor.recovered() ? "running" : "recovering";
   };
-  source.metrics = [&processor, table] {
-    return processor_metrics(processor.stats(), processor.recovered(), table);
+  source.stats = [&processor, table, state] {
+    return processor_stats_json(processor.stats(), state(), table);
+  };
+  source.metrics = [&processor, table, state] {
+    return processor_metrics(processor.stats(), state(), table);
   };
   source.lookup = [&processor, table, table_codec](
                       const std::string& name,
@@ -231,10 +235,11 @@ void run_group(const RunGroupOptions& opts) {
           fmt::format("group={}: revoked partitions {}", group, fmt::join(revoked, ",")));
   };
   Processor processor(graph, options);
+  std::atomic<bool> stopping{false};
   std::optional<Server> server;
   if (!opts.serve.empty()) {
-    server.emplace(opts.serve,
-                   serve_source(processor, graph, ValueCodec::from_name(opts.table_codec)));
+    server.emplace(opts.serve, serve_source(processor, graph,
+                                            ValueCodec::from_name(opts.table_codec), stopping));
   }
 
   std::exception_ptr failure;
@@ -273,6 +278,7 @@ void run_group(const RunGroupOptions& opts) {
       break;
     }
   }
+  stopping = true;
   processor.stop();
   runner.join();
   if (failure) std::rethrow_exception(failure);

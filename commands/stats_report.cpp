@@ -124,7 +124,7 @@ void add_view_metrics(Exposition& m, const ViewStats& stats,
 
 }  // namespace
 
-nlohmann::json processor_stats_json(const ProcessorStats& stats, bool recovered,
+nlohmann::json processor_stats_json(const ProcessorStats& stats, std::string_view state,
                                     const std::optional<std::string>& table) {
   nlohmann::json partitions = nlohmann::json::array();
   int64_t processed = 0, bytes = 0, lag = 0;
@@ -154,7 +154,7 @@ nlohmann::json processor_stats_json(const ProcessorStats& stats, bool recovered,
   return {{"kind", "processor"},
           {"group", stats.group},
           {"table", table ? nlohmann::json(*table) : nlohmann::json()},
-          {"state", recovered ? "running" : "recovering"},
+          {"state", state},
           {"errors", stats.commit_errors},
           {"totals", {{"processed", processed}, {"bytes", bytes}, {"rate", rate}, {"lag", lag}}},
           {"partitions", std::move(partitions)},
@@ -185,13 +185,13 @@ nlohmann::json view_stats_json(const ViewStats& stats) {
           {"partitions", std::move(partitions)}};
 }
 
-std::string processor_metrics(const ProcessorStats& stats, bool recovered,
+std::string processor_metrics(const ProcessorStats& stats, std::string_view state,
                               const std::optional<std::string>& table) {
   Exposition m;
   const std::string& group = stats.group;
   m.add("goka_processor_recovered", "gauge",
         "1 when every assigned partition is recovered and running.", {{"group", group}},
-        recovered ? 1 : 0);
+        state == "running" ? 1 : 0);
   m.add("goka_processor_commit_errors_total", "counter", "Offset commits the cluster refused.",
         {{"group", group}}, static_cast<double>(stats.commit_errors));
   for (const ProcessorPartitionStats& p : stats.partitions) {

@@ -19,19 +19,21 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "goka/processor.hpp"
 #include "goka/view.hpp"
 
 namespace goka::cli {
 
-// table: the group table topic, if the group has one.
-nlohmann::json processor_stats_json(const ProcessorStats& stats, bool recovered,
+// table: the group table topic, if the group has one. state: "recovering",
+// "running" or "stopping" (what the command knows of the processor).
+nlohmann::json processor_stats_json(const ProcessorStats& stats, std::string_view state,
                                     const std::optional<std::string>& table);
 nlohmann::json view_stats_json(const ViewStats& stats);
 
 // The Prometheus text exposition format (version 0.0.4).
-std::string processor_metrics(const ProcessorStats& stats, bool recovered,
+std::string processor_metrics(const ProcessorStats& stats, std::string_view state,
                               const std::optional<std::string>& table);
 std::string view_metrics(const ViewStats& stats);
 
