@@ -28,10 +28,11 @@ alive() { kill -0 "$1" 2>/dev/null; }
 
 # Before: the group counts 5 clicks each, a watch follows its table.
 clicks 5 | "$CLI" -q emit clicks --input kv
-"$CLI" -v run-group outage -i clicks --op count 2>"$WORK/group.err" &
+"$CLI" -v run-group outage -i clicks --op count --serve 127.0.0.1:0 2>"$WORK/group.err" &
 group=$!
 PIDS+=($group)
 await "table_has 5" 40
+url=$(grep -o 'http://[^ ]*' "$WORK/group.err")
 "$CLI" view outage-table --all --watch >"$WORK/watch.out" 2>"$WORK/watch.err" &
 watch=$!
 PIDS+=($watch)
@@ -49,6 +50,9 @@ for i in $(seq 1 50); do # 5 s
   alive $watch || fail "view --watch stopped during the outage: $(tail -3 "$WORK/watch.err")"
   sleep 0.1
 done
+# Its statistics answer at once meanwhile: they never wait for the cluster.
+curl -s -m 1 "${url}stats" | grep -q '"state":"running"' || fail "/stats during the outage"
+
 echo "up 1" >&3
 await "[ \$(answers) -ge 2 ]"
 

@@ -76,12 +76,13 @@ struct ProcessorPartitionStats {
   int64_t bytes = 0;      // their key and value bytes
   double rate = 0;        // processed per second since assigned
   // Per consumed topic (inputs and loop): the next offset committed, the
-  // high watermark (asked of the cluster by stats()), and their difference.
+  // high watermark (as the consumer's last fetch saw it), and their difference.
   std::map<std::string, int64_t> committed;
   std::map<std::string, int64_t> high_watermark;
   std::map<std::string, int64_t> lag;
   // The group table's applied offset in local storage (-1: none), and the
-  // table topic's high watermark (-1: not known).
+  // table topic's high watermark (-1: not known): past the newest
+  // acknowledged write, or where recovery found it.
   int64_t table_offset = -1;
   int64_t table_high_watermark = -1;
 };
@@ -130,8 +131,9 @@ class Processor {
   // True once the group assigned this instance its partitions (maybe none)
   // and every one of them is recovered and running; false during a rebalance.
   bool recovered() const;
-  // A snapshot; asks the cluster for the inputs' high watermarks (bounded by
-  // the client timeout; left out when it does not answer).
+  // A snapshot. Never waits for the cluster: high watermarks are those the
+  // last fetch saw (left out before a partition's first fetch), and the
+  // table's is derived from its writes (the group alone writes its table).
   ProcessorStats stats() const;
 
  private:

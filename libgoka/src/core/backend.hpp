@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -76,7 +77,8 @@ struct TopicPartition {
 class Admin {
  public:
   virtual ~Admin() = default;
-  // All topics (no internal ones); never creates a topic.
+  // All topics (no internal ones), cleanup_policy left unset (see
+  // cleanup_policies); never creates a topic.
   virtual std::vector<TopicInfo> topics() = 0;
   // nullopt when topic does not exist. With auto_create, asks for the topic
   // by name, which makes brokers with automatic topic creation create it.
@@ -92,6 +94,16 @@ class Admin {
     (void)group;
     for (auto& tp : partitions) tp.offset = -1;
     return partitions;
+  }
+  // The cleanup.policy ("delete", "compact", "compact,delete") of those of
+  // topics whose policy the cluster tells, asked in one request bounded by
+  // the timeout. A topic it does not tell (missing, no permission, a request
+  // that fails or times out, a broker that cannot describe configs) is left
+  // out: never throws for that. Backends that know no configs return {}.
+  virtual std::map<std::string, std::string> cleanup_policies(
+      const std::vector<std::string>& topics) {
+    (void)topics;
+    return {};
   }
   // Creates topic; throws Errc::not_found / Errc::timeout when it cannot.
   virtual void create_topic(const std::string& topic, int32_t partitions,
@@ -134,6 +146,11 @@ class GroupConsumer {
   virtual void commit(const std::vector<TopicPartition>& offsets) = 0;
   // The group's committed offsets of partitions (-1 where none).
   virtual std::vector<TopicPartition> committed(const std::vector<TopicPartition>& partitions) = 0;
+  // The high watermark of an assigned partition as the last fetch saw it;
+  // std::nullopt before its first fetch. Never waits for the cluster; any
+  // thread.
+  virtual std::optional<int64_t> fetched_high_watermark(const std::string& topic,
+                                                        int32_t partition) const = 0;
   // Leaves the group (revoking through the handler first).
   virtual void close() = 0;
 };

@@ -34,6 +34,7 @@ struct Partition {
   std::chrono::steady_clock::time_point assigned_at = std::chrono::steady_clock::now();
   bool paused_for_backpressure = false;
   std::map<std::string, int64_t> committed;  // topic -> next offset committed (mutex_)
+  int64_t table_recovered_high = -1;         // the table's high watermark when recovered
 };
 
 StorageBuilder memory_or(const StorageBuilder& builder) {
@@ -116,32 +117,25 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
         double seconds = std::chrono::duration<double>(now - part->assigned_at).count();
         st.rate = seconds > 0 ? static_cast<double>(st.processed) / seconds : 0;
         st.committed = part->committed;
+        // Watermarks as the consumer's last fetch saw them: statistics
+        // never wait for the cluster (a broker down must not stall them).
+        for (const auto& topic : consumed_) {
+          if (auto high = consumer_->fetched_high_watermark(topic, p)) {
+            st.high_watermark[topic] = *high;
+            auto it = st.committed.find(topic);
+            st.lag[topic] = *high - (it == st.committed.end() ? 0 : it->second);
+          }
+        }
         if (part->table && part->state == TableState::running) {
           st.table_offset = part->table->get_offset().value_or(-1);
+          // The group alone writes its table: its end is past the newest
+          // acknowledged write, or where recovery found it.
+          st.table_high_watermark = std::max(part->table_recovered_high, st.table_offset + 1);
         }
       }
       for (const auto& [table, view] : lookups_) out.lookups.push_back(view->stats());
     }
     out.commit_errors = commit_errors_.load();
-    for (auto& st : out.partitions) {
-      for (const auto& topic : consumed_) {
-        try {
-          int64_t high = backend_->admin().watermarks(topic, st.partition).high;
-          st.high_watermark[topic] = high;
-          auto it = st.committed.find(topic);
-          st.lag[topic] = high - (it == st.committed.end() ? 0 : it->second);
-        } catch (const Error&) {
-          // Not known now: left out.
-        }
-      }
-      if (auto table = graph_.table_topic()) {
-        try {
-          st.table_high_watermark = backend_->admin().watermarks(*table, st.partition).high;
-        } catch (const Error&) {
-          // Not known now: stays -1.
-        }
-      }
-    }
     return out;
   }
 
@@ -317,8 +311,12 @@ void Processor::Impl::finish_recovery() {
     if (auto e = view->error()) throw *e;
     if (!view->recovered()) return;
   }
+  std::map<int32_t, int64_t> table_highs;
   if (table_recovery_) {
     table_recovery_->wait();
+    for (const PartitionStats& s : table_recovery_->stats().partitions) {
+      table_highs[s.partition] = s.high_watermark;
+    }
     table_recovery_.reset();
   }
   std::vector<core::TopicPartition> resume;
@@ -339,6 +337,9 @@ void Processor::Impl::finish_recovery() {
         return TopicManager(backend_).partitions(topic);
       };
       part.processor = std::make_unique<core::PartitionProcessor>(config);
+      if (auto high = table_highs.find(p); high != table_highs.end()) {
+        part.table_recovered_high = high->second;
+      }
       part.state = TableState::running;
       log(LogLevel::info, core::event_prefix(graph_.group(), "", p) + "recovered, processing");
       auto inputs = inputs_of(p);

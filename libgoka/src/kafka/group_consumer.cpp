@@ -154,6 +154,16 @@ void KafkaGroupConsumer::commit(const std::vector<core::TopicPartition>& offsets
   }
 }
 
+std::optional<int64_t> KafkaGroupConsumer::fetched_high_watermark(const std::string& topic,
+                                                                  int32_t partition) const {
+  int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+  if (rd_kafka_get_watermark_offsets(handle_.get(), topic.c_str(), partition, &low, &high) ||
+      high < 0) {
+    return std::nullopt;
+  }
+  return high;
+}
+
 std::vector<core::TopicPartition> KafkaGroupConsumer::committed(
     const std::vector<core::TopicPartition>& partitions) {
   PartitionListPtr list = to_list(partitions);
