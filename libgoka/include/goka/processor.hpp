@@ -125,9 +125,6 @@ class Processor {
   // recovered); std::nullopt otherwise. Throws Errc::not_found when the graph
   // has no such table.
   std::optional<std::string> get(std::string_view table, std::string_view key) const;
-  // The tables get(table, key) answers for: the group table, the joined and
-  // the looked-up tables.
-  std::vector<std::string> tables() const;
   // True once the group assigned this instance its partitions (maybe none)
   // and every one of them is recovered and running; false during a rebalance.
   bool recovered() const;

@@ -85,14 +85,6 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
     return it->second->joins.at(std::string(table))->get(key);
   }
 
-  std::vector<std::string> tables() const {
-    std::vector<std::string> out;
-    if (auto table = graph_.table_topic()) out.push_back(*table);
-    for (const auto& join : graph_.joins()) out.push_back(join);
-    for (const auto& lookup : graph_.lookups()) out.push_back(lookup);
-    return out;
-  }
-
   bool recovered() const {
     std::lock_guard lock(mutex_);
     if (!joined_) return false;
@@ -543,7 +535,6 @@ std::optional<std::string> Processor::get(std::string_view key) const { return i
 std::optional<std::string> Processor::get(std::string_view table, std::string_view key) const {
   return impl_->get(table, key);
 }
-std::vector<std::string> Processor::tables() const { return impl_->tables(); }
 bool Processor::recovered() const { return impl_->recovered(); }
 ProcessorStats Processor::stats() const { return impl_->stats(); }
 
