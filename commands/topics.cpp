@@ -1,4 +1,7 @@
-// goka-cli topics: the cluster's topics with their partition counts.
+// goka-cli topics: the cluster's topics with their partition counts and
+// cleanup policies ('-' where the broker does not tell it: the embedded
+// broker never does, a real cluster that refuses or does not answer
+// DescribeConfigs in time neither; the listing never fails for that).
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>

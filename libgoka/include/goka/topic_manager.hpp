@@ -3,6 +3,7 @@
 // a processor needs exist.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -24,7 +25,7 @@ struct Watermarks {
 struct TopicInfo {
   std::string name;
   int32_t partitions = 0;
-  std::optional<std::string> cleanup_policy;  // when the broker tells it
+  std::optional<std::string> cleanup_policy;  // when the broker tells it (see cleanup_policies)
 };
 
 // Thread-safe. Every call is bounded by options.timeout (Errc::timeout).
@@ -34,8 +35,17 @@ class TopicManager {
   explicit TopicManager(std::shared_ptr<core::Backend> backend);
   ~TopicManager();
 
-  // All topics of the cluster, sorted by name, internal ones ('__...') left out.
+  // All topics of the cluster, sorted by name, internal ones ('__...') left
+  // out, each with its cleanup policy where the broker tells it: one metadata
+  // request, then one cleanup_policies() request for all of them.
   std::vector<TopicInfo> topics();
+  // The cleanup.policy of each of topics ("delete", "compact" or
+  // "compact,delete"), asked in ONE request. A topic missing from the result
+  // has an unknown policy: it does not exist, the broker refused or did not
+  // answer in time (logged once as a warning), or it cannot describe configs
+  // at all. Never throws for any of that, and never waits on the embedded
+  // broker, which never answers DescribeConfigs: there it returns {} at once.
+  std::map<std::string, std::string> cleanup_policies(const std::vector<std::string>& topics);
   // Whether topic exists. Never creates it.
   bool exists(const std::string& topic);
   // Partition count. Throws Errc::not_found naming the topic when it is missing.

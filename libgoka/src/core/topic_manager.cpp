@@ -11,7 +11,22 @@ TopicManager::TopicManager(ClientOptions options)
 TopicManager::TopicManager(std::shared_ptr<core::Backend> backend) : backend_(std::move(backend)) {}
 TopicManager::~TopicManager() = default;
 
-std::vector<TopicInfo> TopicManager::topics() { return backend_->admin().topics(); }
+std::vector<TopicInfo> TopicManager::topics() {
+  std::vector<TopicInfo> out = backend_->admin().topics();
+  std::vector<std::string> names;
+  for (const TopicInfo& info : out) names.push_back(info.name);
+  std::map<std::string, std::string> policies = cleanup_policies(names);
+  for (TopicInfo& info : out) {
+    if (auto it = policies.find(info.name); it != policies.end()) info.cleanup_policy = it->second;
+  }
+  return out;
+}
+
+std::map<std::string, std::string> TopicManager::cleanup_policies(
+    const std::vector<std::string>& topics) {
+  if (topics.empty()) return {};
+  return backend_->admin().cleanup_policies(topics);
+}
 
 bool TopicManager::exists(const std::string& topic) {
   return backend_->admin().partitions(topic).has_value();

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <string_view>
 #include <thread>
 
 namespace goka::kafka {
@@ -98,6 +99,85 @@ int64_t KafkaAdmin::offset_for_time(const std::string& topic, int32_t partition,
   return list->elems[0].offset;
 }
 
+bool KafkaAdmin::embedded() {
+  int known = embedded_.load();
+  if (known >= 0) return known == 1;
+  char* id = rd_kafka_clusterid(handle_.get(), timeout_ms());
+  if (id == nullptr) return false;  // not known: ask again next time
+  bool mock = std::string_view(id).starts_with("mockCluster");
+  rd_kafka_mem_free(handle_.get(), id);
+  embedded_.store(mock ? 1 : 0);
+  return mock;
+}
+
+void KafkaAdmin::warn_once(const std::string& text) {
+  if (!warned_.exchange(true)) events_->log(LogLevel::warning, text);
+}
+
+std::map<std::string, std::string> KafkaAdmin::cleanup_policies(
+    const std::vector<std::string>& topics) {
+  std::map<std::string, std::string> out;
+  if (topics.empty() || embedded()) return out;
+  static constexpr const char* kPolicy = "cleanup.policy";
+  // One resource per topic, each asking for cleanup.policy alone (a name
+  // with no value restricts what DescribeConfigs returns).
+  std::vector<ConfigResourcePtr> owned;
+  std::vector<rd_kafka_ConfigResource_t*> resources;
+  for (const std::string& topic : topics) {
+    owned.emplace_back(rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
+    rd_kafka_ConfigResource_set_config(owned.back().get(), kPolicy, nullptr);
+    resources.push_back(owned.back().get());
+  }
+  char errstr[512];
+  AdminOptionsPtr options(
+      rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms(), errstr, sizeof errstr);
+  QueuePtr queue(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DescribeConfigs(handle_.get(), resources.data(), resources.size(), options.get(),
+                           queue.get());
+  // librdkafka fails the request itself at the request timeout; the extra
+  // second only guards against an event that never comes.
+  EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms() + 1000));
+  if (!event) {
+    warn_once("cannot describe topic configs, cleanup policies unknown: timed out");
+    return out;
+  }
+  if (rd_kafka_event_error(event.get())) {
+    warn_once(fmt::format("cannot describe topic configs, cleanup policies unknown: {}",
+                          rd_kafka_event_error_string(event.get())));
+    return out;
+  }
+  const rd_kafka_DescribeConfigs_result_t* result = rd_kafka_event_DescribeConfigs_result(event.get());
+  if (result == nullptr) return out;
+  size_t count = 0;
+  const rd_kafka_ConfigResource_t** described =
+      rd_kafka_DescribeConfigs_result_resources(result, &count);
+  for (size_t i = 0; i < count; ++i) {
+    const rd_kafka_ConfigResource_t* resource = described[i];
+    const char* name = rd_kafka_ConfigResource_name(resource);
+    if (rd_kafka_resp_err_t err = rd_kafka_ConfigResource_error(resource)) {
+      // A topic deleted since it was listed is simply not told.
+      if (err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+        const char* why = rd_kafka_ConfigResource_error_string(resource);
+        warn_once(fmt::format("cannot describe the config of topic {}, cleanup policy unknown: {}",
+                              name ? name : "?", why ? why : rd_kafka_err2str(err)));
+      }
+      continue;
+    }
+    if (name == nullptr) continue;
+    size_t entries = 0;
+    const rd_kafka_ConfigEntry_t** configs = rd_kafka_ConfigResource_configs(resource, &entries);
+    for (size_t j = 0; j < entries; ++j) {
+      const char* key = rd_kafka_ConfigEntry_name(configs[j]);
+      const char* value = rd_kafka_ConfigEntry_value(configs[j]);
+      if (key != nullptr && value != nullptr && std::string_view(key) == kPolicy) {
+        out[name] = value;
+      }
+    }
+  }
+  return out;
+}
+
 std::vector<core::TopicPartition> KafkaAdmin::committed(
     const std::string& group, std::vector<core::TopicPartition> partitions) {
   // A consumer of the group that never joins it: it only fetches offsets.
@@ -119,18 +199,14 @@ std::vector<core::TopicPartition> KafkaAdmin::committed(
 
 void KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
                               const Properties& config) {
-  // The embedded broker (librdkafka's mock cluster) never answers
-  // CreateTopics; say so at once instead of waiting for the timeout.
-  if (char* id = rd_kafka_clusterid(handle_.get(), timeout_ms())) {
-    std::string cluster_id = id;
-    rd_kafka_mem_free(handle_.get(), id);
-    if (cluster_id.starts_with("mockCluster")) {
-      throw Error(Errc::not_found,
-                  "topic does not exist and the embedded broker cannot create topics on request",
-                  {.topic = topic,
-                   .detail = fmt::format("pre-create it: goka-cli broker -t {}:{}", topic,
-                                         partitions)});
-    }
+  // The embedded broker never answers CreateTopics; say so at once instead
+  // of waiting for the timeout.
+  if (embedded()) {
+    throw Error(Errc::not_found,
+                "topic does not exist and the embedded broker cannot create topics on request",
+                {.topic = topic,
+                 .detail = fmt::format("pre-create it: goka-cli broker -t {}:{}", topic,
+                                       partitions)});
   }
   char errstr[512];
   NewTopicPtr new_topic(

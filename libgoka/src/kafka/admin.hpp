@@ -1,6 +1,8 @@
 #pragma once
-// core::Admin on librdkafka: metadata, watermarks and CreateTopics.
+// core::Admin on librdkafka: metadata, watermarks, CreateTopics and
+// DescribeConfigs.
 
+#include <atomic>
 #include <memory>
 
 #include "core/backend.hpp"
@@ -17,6 +19,8 @@ class KafkaAdmin final : public core::Admin {
   Watermarks watermarks(const std::string& topic, int32_t partition) override;
   int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) override;
   void create_topic(const std::string& topic, int32_t partitions, const Properties& config) override;
+  // On the embedded broker (which never answers DescribeConfigs): {} at once.
+  std::map<std::string, std::string> cleanup_policies(const std::vector<std::string>& topics) override;
   std::vector<core::TopicPartition> committed(const std::string& group,
                                               std::vector<core::TopicPartition> partitions) override;
 
@@ -24,6 +28,16 @@ class KafkaAdmin final : public core::Admin {
   // Metadata of every topic (never auto-creates one), or of topic alone.
   MetadataPtr metadata(const std::string* topic = nullptr);
   int timeout_ms() const { return static_cast<int>(events_->options().timeout.count()); }
+  // Whether the cluster is the embedded broker (librdkafka's mock cluster,
+  // cluster id "mockCluster..."), which answers neither CreateTopics nor
+  // DescribeConfigs. false while the cluster id is not known.
+  bool embedded();
+  // Logs text as a warning, the first time only.
+  void warn_once(const std::string& text);
+
+  // -1: not known yet; 0: a real cluster; 1: the embedded broker.
+  std::atomic<int> embedded_{-1};
+  std::atomic<bool> warned_{false};
 
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;

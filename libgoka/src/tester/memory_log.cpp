@@ -320,11 +320,24 @@ class MemoryLog::Admin final : public core::Admin {
     std::vector<TopicInfo> out;
     for (const auto& [name, t] : shared_->topics) {
       if (name.starts_with("__")) continue;
-      TopicInfo info{name, static_cast<int32_t>(t.partitions.size()), std::nullopt};
-      if (auto it = t.config.find("cleanup.policy"); it != t.config.end()) {
-        info.cleanup_policy = it->second;
-      }
-      out.push_back(std::move(info));
+      out.push_back({name, static_cast<int32_t>(t.partitions.size()), std::nullopt});
+    }
+    return out;
+  }
+
+  // The policy a topic was created with (Admin::create_topic's config: a
+  // table is "compact"), else Kafka's default "delete"; missing topics and a
+  // log that is down tell nothing.
+  std::map<std::string, std::string> cleanup_policies(
+      const std::vector<std::string>& topics) override {
+    std::lock_guard lock(shared_->mutex);
+    std::map<std::string, std::string> out;
+    if (shared_->down) return out;
+    for (const std::string& topic : topics) {
+      const TopicLog* t = shared_->find(topic);
+      if (t == nullptr) continue;
+      auto it = t->config.find("cleanup.policy");
+      out[topic] = it != t->config.end() ? it->second : "delete";
     }
     return out;
   }

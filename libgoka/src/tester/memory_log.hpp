@@ -96,7 +96,9 @@ class MemoryLog final : public core::Backend {
   // throws Errc::not_found for a started partition that does not exist, and
   // returns nothing while the log is down.
   std::unique_ptr<core::PartitionReader> reader(const std::string& topic) override;
-  // Metadata. Every call throws Errc::timeout while the log is down;
+  // Metadata. Every call throws Errc::timeout while the log is down (but
+  // cleanup_policies(), which tells nothing then, as it never throws);
+  // cleanup_policies() tells a topic's creation config or else "delete";
   // watermarks() throws Errc::not_found for a missing topic or partition;
   // create_topic() of an existing topic does nothing (as Kafka's
   // TOPIC_ALREADY_EXISTS, which the Kafka adapter ignores).
