@@ -183,18 +183,12 @@ ServeSource serve_source(const Processor& processor, const GroupGraph& graph,
   source.metrics = [&processor, table, state] {
     return processor_metrics(processor.stats(), state(), table);
   };
-  source.lookup = [&processor, table, table_codec](
-                      const std::string& name,
-                      const std::string& key) -> std::optional<nlohmann::json> {
-    std::optional<std::string> value = processor.get(name, key);
-    if (!value) return std::nullopt;
-    const ValueCodec codec = name == table ? table_codec : ValueCodec();
-    try {
-      return codec.decode(*value);
-    } catch (const Error& e) {
-      throw Error(Errc::decode, fmt::format("the value does not decode with codec {}: {}",
-                                            codec.name(), e.message()));
-    }
+  source.lookup = [&processor](const std::string& name, const std::string& key) {
+    return processor.get(name, key);
+  };
+  // The group table's values with --table-codec, joins and lookups as JSON.
+  source.codec = [table, table_codec](const std::string& name) {
+    return name == table ? table_codec : ValueCodec();
   };
   return source;
 }

@@ -98,8 +98,14 @@ Server::Server(const std::string& address, ServeSource source) : state_(std::mak
     const std::string table = req.matches[1];
     const std::string key = req.matches[2];
     try {
-      if (std::optional<nlohmann::json> value = s.source.lookup(table, key)) {
-        reply_json(res, 200, *value);
+      if (std::optional<std::string> value = s.source.lookup(table, key)) {
+        const ValueCodec codec = s.source.codec(table);
+        try {
+          reply_json(res, 200, codec.decode(*value));
+        } catch (const Error& e) {
+          throw Error(Errc::decode, fmt::format("the value does not decode with codec {}: {}",
+                                                codec.name(), e.message()));
+        }
       } else {
         reply_json(res, 404, {{"error", "key not found"}, {"table", table}, {"key", key}});
       }

@@ -17,6 +17,8 @@
 #include <string>
 #include <string_view>
 
+#include "cli/value_codec.hpp"
+
 namespace goka::cli {
 
 // Where the server gets its answers.
@@ -24,12 +26,14 @@ struct ServeSource {
   // GET /stats and GET /metrics.
   std::function<nlohmann::json()> stats;
   std::function<std::string()> metrics;
-  // GET /tables/TABLE/KEY: the decoded value, or std::nullopt for a missing
+  // GET /tables/TABLE/KEY: the stored value, or std::nullopt for a missing
   // key. Throws goka::Error: Errc::not_found for a table not held here (and
-  // for a key whose partition is not), Errc::decode for a value that does not
-  // decode.
-  std::function<std::optional<nlohmann::json>(const std::string& table, const std::string& key)>
+  // for a key whose partition is not).
+  std::function<std::optional<std::string>(const std::string& table, const std::string& key)>
       lookup;
+  // The codec the values of table are answered with (a value that does not
+  // decode is a 500 naming it).
+  std::function<ValueCodec(const std::string& table)> codec;
 };
 
 class Server {

@@ -156,8 +156,7 @@ ServeSource serve_source(const View& view, ValueCodec codec) {
   ServeSource source;
   source.stats = [&view] { return view_stats_json(view.stats()); };
   source.metrics = [&view] { return view_metrics(view.stats()); };
-  source.lookup = [&view, codec](const std::string& table,
-                                 const std::string& key) -> std::optional<nlohmann::json> {
+  source.lookup = [&view](const std::string& table, const std::string& key) {
     if (table != view.table()) {
       throw Error(Errc::not_found, fmt::format("this view holds table {} only", view.table()));
     }
@@ -166,15 +165,9 @@ ServeSource serve_source(const View& view, ValueCodec codec) {
       throw Error(Errc::not_found,
                   fmt::format("the key's partition {} is not read by this view", partition));
     }
-    std::optional<std::string> value = view.get(key);
-    if (!value) return std::nullopt;
-    try {
-      return codec.decode(*value);
-    } catch (const Error& e) {
-      throw Error(Errc::decode, fmt::format("the value does not decode with --codec {}: {}",
-                                            codec.name(), e.message()));
-    }
+    return view.get(key);
   };
+  source.codec = [codec](const std::string&) { return codec; };
   return source;
 }
 

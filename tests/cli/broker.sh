@@ -2,13 +2,8 @@
 # the fault control on stdin, a clean stop on SIGTERM.
 source "$(dirname "$0")/lib.sh"
 
-mkfifo "$WORK/control"
-"$CLI" broker -t a:3 -t b:5 --brokers-count 3 --address-file "$WORK/addr" --control \
-  <"$WORK/control" >"$WORK/broker.out" 2>"$WORK/broker.err" &
-BROKER_PID=$!
-exec 3>"$WORK/control"
-await "[ -s '$WORK/addr' ]"
-addr=$(cat "$WORK/addr")
+start_controlled_broker -t a:3 -t b:5 --brokers-count 3
+addr=$GOKA_BROKERS
 same "$(head -1 "$WORK/broker.out")" "$addr" "first stdout line is the address"
 grep -q "memory" "$WORK/broker.err" || fail "no in-memory warning on stderr"
 [ "$(echo "$addr" | tr ',' '\n' | wc -l)" -eq 3 ] || fail "3 brokers expected in $addr"
@@ -32,7 +27,7 @@ await "grep -q '^error: ' '$WORK/broker.out'"
 
 # Produce errors injected through the control make emit fail (exit 1)...
 echo "fail 0 50 1" >&3   # Produce (API 0) answered OFFSET_OUT_OF_RANGE (1), non-retriable
-await "[ \$(grep -c '^ok' '$WORK/broker.out') -ge 2 ]"
+await "[ \$(answers) -ge 2 ]"
 run 1 "$CLI" -b "$addr" --timeout 3 emit a k '"v"'
 error_line
 # ...and the broker serves again afterwards.
@@ -44,7 +39,7 @@ rc=0
 wait $BROKER_PID || rc=$?
 BROKER_PID=""
 same "$rc" "0" "broker exit code after SIGTERM"
-[ ! -e "$WORK/addr" ] || fail "address file left behind"
+[ ! -e "$WORK/address" ] || fail "address file left behind"
 exec 3>&-
 
 finish

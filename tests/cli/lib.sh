@@ -32,6 +32,20 @@ start_broker() {
   export GOKA_BROKERS
 }
 
+# Starts an embedded broker with --control and the given arguments: fault
+# commands written to fd 3 reach it; answers counts its "ok" replies.
+start_controlled_broker() {
+  mkfifo "$WORK/control"
+  "$CLI" broker --address-file "$WORK/address" --control "$@" \
+    <"$WORK/control" >"$WORK/broker.out" 2>"$WORK/broker.err" &
+  BROKER_PID=$!
+  exec 3>"$WORK/control"
+  await "[ -s '$WORK/address' ]"
+  GOKA_BROKERS=$(cat "$WORK/address")
+  export GOKA_BROKERS
+}
+answers() { grep -c '^ok' "$WORK/broker.out" || true; }
+
 fail() {
   echo "FAIL: $*" >&2
   FAILURES=$((FAILURES + 1))

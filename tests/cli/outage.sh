@@ -7,14 +7,7 @@ source "$(dirname "$0")/lib.sh"
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup' EXIT
 
-mkfifo "$WORK/control"
-"$CLI" broker -t clicks:4 -t outage-table:4 --address-file "$WORK/address" --control \
-  <"$WORK/control" >"$WORK/broker.out" 2>"$WORK/broker.err" &
-BROKER_PID=$!
-exec 3>"$WORK/control"
-await "[ -s '$WORK/address' ]"
-export GOKA_BROKERS=$(cat "$WORK/address")
-answers() { grep -c '^ok' "$WORK/broker.out" || true; }
+start_controlled_broker -t clicks:4 -t outage-table:4
 
 # clicks N: N clicks for each of user-0 .. user-9.
 clicks() {

@@ -3,14 +3,7 @@
 # stops it cleanly with exit 0.
 source "$(dirname "$0")/lib.sh"
 
-mkfifo "$WORK/control"
-"$CLI" broker -t in:2 -t faulty-table:2 -t calm-table:2 --address-file "$WORK/address" --control \
-  <"$WORK/control" >"$WORK/broker.out" 2>"$WORK/broker.err" &
-BROKER_PID=$!
-exec 3>"$WORK/control"
-await "[ -s '$WORK/address' ]"
-export GOKA_BROKERS=$(cat "$WORK/address")
-answers() { grep -c '^ok' "$WORK/broker.out" || true; }
+start_controlled_broker -t in:2 -t faulty-table:2 -t calm-table:2
 
 for i in $(seq 1 50); do printf 'k%d\t1\n' $((i % 5)); done | "$CLI" -q emit in --input kv
 

@@ -21,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "click_count.hpp"
 #include "cluster.hpp"
 #include "goka/codec.hpp"
 #include "goka/context.hpp"
@@ -71,18 +72,7 @@ goka::ClientOptions client(const goka::test::Cluster& cluster,
   return o;
 }
 
-// Goka's click count: the group table holds clicks per user (int64 codec).
-goka::GroupGraph click_count(const std::string& group, const std::string& input) {
-  return goka::GroupGraph(group,
-                          {goka::input(input,
-                                       [](goka::Context& ctx, const std::optional<std::string>&) {
-                                         goka::Int64Codec codec;
-                                         auto current = ctx.value();
-                                         int64_t n = current ? codec.decode(*current) : 0;
-                                         ctx.set_value(codec.encode(n + 1));
-                                       }),
-                           goka::persist()});
-}
+using goka::test::click_count;
 
 std::string user(int u) { return "user-" + std::to_string(u); }
 

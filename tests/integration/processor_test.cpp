@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "click_count.hpp"
 #include "cluster.hpp"
 #include "goka/codec.hpp"
 #include "goka/context.hpp"
@@ -15,16 +16,7 @@
 
 namespace {
 
-goka::GroupGraph click_count(const std::string& group, const std::string& input) {
-  return goka::GroupGraph(group, {goka::input(input,
-                                              [](goka::Context& ctx, const std::optional<std::string>&) {
-                                                goka::Int64Codec codec;
-                                                auto current = ctx.value();
-                                                int64_t n = current ? codec.decode(*current) : 0;
-                                                ctx.set_value(codec.encode(n + 1));
-                                              }),
-                                  goka::persist()});
-}
+using goka::test::click_count;
 
 void emit_clicks(goka::test::Cluster& cluster, const std::string& topic, int users, int each) {
   goka::Emitter emitter(topic, cluster.options());

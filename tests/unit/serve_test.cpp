@@ -25,17 +25,18 @@ struct FakeSource {
     s.stats = [] { return nlohmann::json{{"kind", "view"}, {"table", "t"}}; };
     s.metrics = [] { return std::string("goka_x 1\n"); };
     s.lookup = [this](const std::string& table,
-                      const std::string& key) -> std::optional<nlohmann::json> {
+                      const std::string& key) -> std::optional<std::string> {
       {
         std::lock_guard lock(mutex);
         asked.emplace_back(table, key);
       }
       if (table != "t") throw goka::Error(goka::Errc::not_found, "no table " + table);
-      if (key == "bad") throw goka::Error(goka::Errc::decode, "does not decode");
+      if (key == "bad") return std::string("{not json");
       if (key == "boom") throw std::runtime_error("boom");
       if (key == "missing") return std::nullopt;
-      return nlohmann::json{{"key", key}};
+      return nlohmann::json{{"key", key}}.dump();
     };
+    s.codec = [](const std::string&) { return goka::cli::ValueCodec(); };
     return s;
   }
 };

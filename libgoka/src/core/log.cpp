@@ -5,14 +5,22 @@
 #include <cstdio>
 
 namespace goka::core {
+namespace {
 
-void log(const ClientOptions& options, LogLevel level, const std::string& line) {
-  if (static_cast<int>(level) > static_cast<int>(options.log_level)) return;
-  if (options.log) {
-    options.log(level, line);
+// To handler, or to stderr when there is none.
+void deliver(const LogHandler& handler, LogLevel level, const std::string& line) {
+  if (handler) {
+    handler(level, line);
   } else {
     std::fprintf(stderr, "goka: %s\n", line.c_str());
   }
+}
+
+}  // namespace
+
+void log(const ClientOptions& options, LogLevel level, const std::string& line) {
+  if (static_cast<int>(level) > static_cast<int>(options.log_level)) return;
+  deliver(options.log, level, line);
 }
 
 std::string event_prefix(std::string_view group, std::string_view topic, int32_t partition) {
@@ -26,16 +34,10 @@ std::string event_prefix(std::string_view group, std::string_view topic, int32_t
 }
 
 ClientOptions with_group(ClientOptions options, const std::string& group) {
-  options.log = [next = options.log, prefix = "group=" + group + " "](LogLevel level,
-                                                                      const std::string& line) {
-    const std::string text = line.starts_with("topic=")
-                                 ? prefix + line
-                                 : prefix.substr(0, prefix.size() - 1) + ": " + line;
-    if (next) {
-      next(level, text);
-    } else {
-      std::fprintf(stderr, "goka: %s\n", text.c_str());
-    }
+  // An event line ("topic=T ...: ...") gets the group in its prefix.
+  options.log = [next = options.log, prefix = "group=" + group](LogLevel level,
+                                                                const std::string& line) {
+    deliver(next, level, prefix + (line.starts_with("topic=") ? " " : ": ") + line);
   };
   return options;
 }
