@@ -127,7 +127,7 @@ void add_view_metrics(Exposition& m, const ViewStats& stats,
 nlohmann::json processor_stats_json(const ProcessorStats& stats, std::string_view state,
                                     const std::optional<std::string>& table) {
   nlohmann::json partitions = nlohmann::json::array();
-  int64_t processed = 0, bytes = 0, lag = 0;
+  int64_t processed = 0, bytes = 0, lag = 0, dropped = 0;
   double rate = 0;
   for (const ProcessorPartitionStats& p : stats.partitions) {
     nlohmann::json topics = nlohmann::json::object();
@@ -139,11 +139,13 @@ nlohmann::json processor_stats_json(const ProcessorStats& stats, std::string_vie
     }
     processed += p.processed;
     bytes += p.bytes;
+    dropped += p.dropped;
     rate += p.rate;
     partitions.push_back({{"partition", p.partition},
                           {"state", to_string(p.state)},
                           {"processed", p.processed},
                           {"bytes", p.bytes},
+                          {"dropped", p.dropped},
                           {"rate", p.rate},
                           {"table_offset", p.table_offset},
                           {"table_high_watermark", p.table_high_watermark},
@@ -156,7 +158,12 @@ nlohmann::json processor_stats_json(const ProcessorStats& stats, std::string_vie
           {"table", table ? nlohmann::json(*table) : nlohmann::json()},
           {"state", state},
           {"errors", stats.commit_errors},
-          {"totals", {{"processed", processed}, {"bytes", bytes}, {"rate", rate}, {"lag", lag}}},
+          {"totals",
+           {{"processed", processed},
+            {"bytes", bytes},
+            {"dropped", dropped},
+            {"rate", rate},
+            {"lag", lag}}},
           {"partitions", std::move(partitions)},
           {"lookups", std::move(lookups)}};
 }
@@ -200,6 +207,9 @@ std::string processor_metrics(const ProcessorStats& stats, std::string_view stat
           {{"group", group}, {"partition", partition}}, static_cast<double>(p.processed));
     m.add("goka_processor_bytes_total", "counter", "Key and value bytes of the messages processed.",
           {{"group", group}, {"partition", partition}}, static_cast<double>(p.bytes));
+    m.add("goka_processor_dropped_total", "counter",
+          "Messages delivered again at or below one already handed over, dropped.",
+          {{"group", group}, {"partition", partition}}, static_cast<double>(p.dropped));
     for (const auto& [topic, offset] : p.committed) {
       m.add("goka_processor_committed_offset", "gauge", "Next input offset committed.",
             {{"group", group}, {"topic", topic}, {"partition", partition}},

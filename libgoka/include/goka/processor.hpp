@@ -74,9 +74,15 @@ struct ProcessorPartitionStats {
   TableState state = TableState::idle;
   int64_t processed = 0;  // messages processed since assigned
   int64_t bytes = 0;      // their key and value bytes
+  // Messages the consumer delivered again at or below one already handed
+  // over (in flight or done), dropped rather than processed twice.
+  int64_t dropped = 0;
   double rate = 0;        // processed per second since assigned
   // Per consumed topic (inputs and loop): the next offset committed, the
-  // high watermark (as the consumer's last fetch saw it), and their difference.
+  // high watermark (as the consumer's last fetch saw it), and the lag: what
+  // is left from the committed offset (else right after the last message
+  // handed over, else where the consumer starts) to the high watermark; left
+  // out while not known.
   std::map<std::string, int64_t> committed;
   std::map<std::string, int64_t> high_watermark;
   std::map<std::string, int64_t> lag;

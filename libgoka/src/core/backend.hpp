@@ -140,6 +140,9 @@ class GroupConsumer {
   // fatal error (e.g. the group's topics disappeared).
   virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
   virtual void pause(const std::vector<TopicPartition>& partitions) = 0;
+  // Resumes fetching partitions. One with offset >= 0 continues at exactly
+  // that offset; one with -1 continues at the consumer's own position (for a
+  // partition never fetched: the committed offset, else the start policy).
   virtual void resume(const std::vector<TopicPartition>& partitions) = 0;
   // Commits offsets (each the next offset to read, Kafka's convention);
   // synchronous. Throws Errc::kafka when the commit fails.
@@ -151,6 +154,13 @@ class GroupConsumer {
   // thread.
   virtual std::optional<int64_t> fetched_high_watermark(const std::string& topic,
                                                         int32_t partition) const = 0;
+  // The low watermark (log start offset) of an assigned partition as the last
+  // fetch saw it; std::nullopt when not known. Never waits; any thread.
+  virtual std::optional<int64_t> fetched_low_watermark(const std::string& topic,
+                                                       int32_t partition) const {
+    (void)topic, (void)partition;
+    return std::nullopt;
+  }
   // Leaves the group (revoking through the handler first).
   virtual void close() = 0;
 };

@@ -41,24 +41,19 @@ class PartitionProcessor::MessageContext final : public Context {
 
   std::optional<std::string> value() const override {
     require_table("value");
+    if (auto it = pp_.overlay_.find(key_); it != pp_.overlay_.end()) return it->second;
     return pp_.table_->get(key_);
   }
 
   void set_value(std::string_view value) override {
     require_table("set_value");
-    {
-      std::lock_guard lock(pp_.storage_mutex_);
-      pp_.table_->set(key_, value);
-    }
+    pp_.write(key_, value);
     produce(*pp_.table_topic_, pp_.partition_, key_, std::string(value), {});
   }
 
   void delete_value() override {
     require_table("delete_value");
-    {
-      std::lock_guard lock(pp_.storage_mutex_);
-      pp_.table_->erase(key_);
-    }
+    pp_.write(key_, std::nullopt);
     produce(*pp_.table_topic_, pp_.partition_, key_, std::nullopt, {});
   }
 
@@ -160,6 +155,7 @@ PartitionProcessor::PartitionProcessor(PartitionProcessorConfig config)
       partition_count_(std::move(config.partition_count)),
       table_topic_(config.graph->table_topic()),
       loop_topic_(config.graph->loop_topic()),
+      batch_writes_(config.batch_writes),
       tracker_(
           config.partition, [this](const Delivery& delivery) { return on_delivery(delivery); },
           std::move(config.notify)) {
@@ -186,7 +182,7 @@ PartitionProcessor::PartitionProcessor(PartitionProcessorConfig config)
   }
   for (auto& [topic, callback] : graph_.inputs()) callbacks_.emplace(topic, callback);
   if (loop_topic_) callbacks_.emplace(*loop_topic_, *graph_.loop());
-  if (table_ != nullptr) table_offset_ = table_->get_offset().value_or(-1);
+  if (table_ != nullptr) table_offset_ = stored_offset_ = table_->get_offset().value_or(-1);
 }
 
 PartitionProcessor::~PartitionProcessor() = default;
@@ -198,8 +194,11 @@ std::optional<Error> PartitionProcessor::on_delivery(const Delivery& delivery) {
   try {
     std::lock_guard lock(storage_mutex_);
     if (delivery.offset > table_offset_) {
-      table_->set_offset(delivery.offset);
       table_offset_ = delivery.offset;
+      if (!batch_writes_) {
+        table_->set_offset(delivery.offset);
+        stored_offset_ = delivery.offset;
+      }
     }
     return std::nullopt;
   } catch (const Error& e) {
@@ -207,6 +206,42 @@ std::optional<Error> PartitionProcessor::on_delivery(const Delivery& delivery) {
   } catch (const std::exception& e) {
     return Error(Errc::runtime, e.what());
   }
+}
+
+void PartitionProcessor::write(const std::string& key, std::optional<std::string_view> value) {
+  if (batch_writes_) {
+    overlay_.insert_or_assign(key, value ? std::optional<std::string>(*value) : std::nullopt);
+    return;
+  }
+  std::lock_guard lock(storage_mutex_);
+  if (value) {
+    table_->set(key, *value);
+  } else {
+    table_->erase(key);
+  }
+}
+
+void PartitionProcessor::flush() {
+  if (table_ == nullptr) return;
+  std::lock_guard lock(storage_mutex_);
+  if (overlay_.empty() && stored_offset_ >= table_offset_) return;
+  WriteBatch batch;
+  for (const auto& [key, value] : overlay_) {
+    if (value) {
+      batch.put(key, *value);
+    } else {
+      batch.erase(key);
+    }
+  }
+  if (table_offset_ > stored_offset_) batch.set_offset(table_offset_);
+  table_->apply(batch);
+  overlay_.clear();
+  stored_offset_ = table_offset_;
+}
+
+int64_t PartitionProcessor::table_offset() const {
+  std::lock_guard lock(storage_mutex_);
+  return table_offset_;
 }
 
 int32_t PartitionProcessor::partitions_of(const std::string& topic) {

@@ -55,6 +55,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/backend.hpp"
 #include "core/commit_tracker.hpp"
@@ -100,6 +101,12 @@ struct PartitionProcessorConfig {
   // Called when committable() advanced or error() was set (see
   // CommitTracker::Notify: any thread, no lock held, must not throw or block).
   std::function<void()> notify;
+  // false: set_value/delete_value write the table storage at once, and each
+  // acknowledgement stores the table offset. true: they go to an overlay
+  // that the callbacks read (their own writes), which flush() writes to the
+  // storage as one batch with the newest acknowledged offset: one storage
+  // write per key and batch instead of two per message.
+  bool batch_writes = false;
 };
 
 class PartitionProcessor {
@@ -129,6 +136,15 @@ class PartitionProcessor {
     CommitTracker::deliver(delivery, tag);
   }
 
+  // Writes the overlay (see PartitionProcessorConfig::batch_writes) and the
+  // newest acknowledged table offset to the table storage. Without
+  // batch_writes only the offset is left to write, and nothing is.
+  // REQUIRES: not concurrent with process() (the processing thread, or
+  // another once process() is not called any more).
+  void flush();
+  // The newest acknowledged table offset (-1: none), stored or not yet.
+  int64_t table_offset() const;
+
   // Per topic, the offset to commit (see CommitTracker::committable()).
   std::map<std::string, int64_t> committable() const { return tracker_.committable(); }
   // The first failure, if any.
@@ -144,6 +160,8 @@ class PartitionProcessor {
   class MessageContext;
 
   std::optional<Error> on_delivery(const Delivery& delivery);
+  // Writes value (std::nullopt: a delete) of key to the overlay or storage.
+  void write(const std::string& key, std::optional<std::string_view> value);
   int32_t partitions_of(const std::string& topic);
 
   const GroupGraph& graph_;
@@ -161,10 +179,16 @@ class PartitionProcessor {
   std::set<std::string, std::less<>> lookups_;                    // declared lookup tables
   std::map<std::string, int32_t, std::less<>> partition_counts_;  // processing thread only
 
+  const bool batch_writes_;
+  // Key -> value (std::nullopt: deleted) written and not flushed yet;
+  // processing thread (see flush()).
+  std::unordered_map<std::string, std::optional<std::string>> overlay_;
+
   // Serialises the writes of the group table storage: set/erase by the
   // processing thread, set_offset by the producer's thread.
-  std::mutex storage_mutex_;
-  int64_t table_offset_ = -1;  // guarded by storage_mutex_
+  mutable std::mutex storage_mutex_;
+  int64_t table_offset_ = -1;   // newest acknowledged; guarded by storage_mutex_
+  int64_t stored_offset_ = -1;  // in the storage; guarded by storage_mutex_
 
   CommitTracker tracker_;  // last: destroyed first
 };

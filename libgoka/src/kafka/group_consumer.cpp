@@ -68,8 +68,8 @@ KafkaGroupConsumer::~KafkaGroupConsumer() {
 
 void KafkaGroupConsumer::rebalance(rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t* partitions) {
-  std::vector<core::TopicPartition> changed = to_vector(partitions);
   try {
+    std::vector<core::TopicPartition> changed = to_vector(partitions);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
       rd_kafka_assign(handle_.get(), partitions);
       // Paused at once: what was fetched before is dropped by librdkafka and
@@ -140,7 +140,24 @@ void KafkaGroupConsumer::pause(const std::vector<core::TopicPartition>& partitio
 
 void KafkaGroupConsumer::resume(const std::vector<core::TopicPartition>& partitions) {
   if (partitions.empty()) return;
-  rd_kafka_resume_partitions(handle_.get(), to_list(partitions).get());
+  PartitionListPtr list = to_list(partitions);
+  for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+  rd_kafka_resume_partitions(handle_.get(), list.get());
+  // librdkafka resumes at the position it saved when pausing, which is not
+  // always right after the last message handed over (before the first one,
+  // it falls back to the committed offset): where the caller knows, seek.
+  std::vector<core::TopicPartition> seek;
+  for (const auto& tp : partitions) {
+    if (tp.offset >= 0) seek.push_back(tp);
+  }
+  if (seek.empty()) return;
+  PartitionListPtr seeks = to_list(seek);
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(handle_.get(), seeks.get(), 0)) {
+    std::string what = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw Error(Errc::kafka, "cannot continue after the last message handed over: " + what,
+                {.detail = "group " + group_});
+  }
 }
 
 void KafkaGroupConsumer::commit(const std::vector<core::TopicPartition>& offsets) {
@@ -152,6 +169,16 @@ void KafkaGroupConsumer::commit(const std::vector<core::TopicPartition>& offsets
     throw Error(Errc::kafka, fmt::format("cannot commit offsets: {}", rd_kafka_err2str(err)),
                 {.detail = "group " + group_});
   }
+}
+
+std::optional<int64_t> KafkaGroupConsumer::fetched_low_watermark(const std::string& topic,
+                                                                 int32_t partition) const {
+  int64_t low = RD_KAFKA_OFFSET_INVALID, high = RD_KAFKA_OFFSET_INVALID;
+  if (rd_kafka_get_watermark_offsets(handle_.get(), topic.c_str(), partition, &low, &high) ||
+      low < 0) {
+    return std::nullopt;
+  }
+  return low;
 }
 
 std::optional<int64_t> KafkaGroupConsumer::fetched_high_watermark(const std::string& topic,

@@ -23,6 +23,8 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
   void commit(const std::vector<core::TopicPartition>& offsets) override;
   std::vector<core::TopicPartition> committed(
       const std::vector<core::TopicPartition>& partitions) override;
+  std::optional<int64_t> fetched_low_watermark(const std::string& topic,
+                                               int32_t partition) const override;
   std::optional<int64_t> fetched_high_watermark(const std::string& topic,
                                                 int32_t partition) const override;
   void close() override;
