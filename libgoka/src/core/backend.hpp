@@ -140,6 +140,9 @@ class GroupConsumer {
   // fatal error (e.g. the group's topics disappeared).
   virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
   virtual void pause(const std::vector<TopicPartition>& partitions) = 0;
+  // Resumes fetching partitions. A partition resumed with offset >= 0
+  // continues at exactly that offset; with -1, at its own position, which
+  // for a partition never fetched is the committed offset or the start policy.
   virtual void resume(const std::vector<TopicPartition>& partitions) = 0;
   // Commits offsets (each the next offset to read, Kafka's convention);
   // synchronous. Throws Errc::kafka when the commit fails.
