@@ -375,6 +375,7 @@ TEST_CASE("memory group consumer: refused commits throw and change nothing") {
     CHECK(one.consumer->committed({{"a", 0, -1}})[0].offset == 1);
     one.consumer->commit({{"a", 0, 2}});  // rebalance over
     CHECK(one.consumer->committed({{"a", 0, -1}})[0].offset == 2);
+    one.on_revoke = nullptr;  // refused goes out of scope
   }
 }
 
