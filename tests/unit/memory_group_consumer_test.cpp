@@ -167,6 +167,17 @@ TEST_CASE("memory group consumer: range assignment gives each member the same nu
   }
 }
 
+TEST_CASE("memory group consumer: a topic is split among the members subscribed to it") {
+  auto log = make_log();
+  Events events;
+  Member one(*log, "one", events, {"a", "b"}), two(*log, "two", events, {"a"});
+  settle({&one, &two});
+  CHECK(one.partitions_of("a") == std::set<int32_t>{0, 1});
+  CHECK(two.partitions_of("a") == std::set<int32_t>{2, 3});
+  CHECK(one.partitions_of("b") == std::set<int32_t>{0, 1, 2, 3});
+  CHECK(two.partitions_of("b").empty());
+}
+
 TEST_CASE("memory group consumer: a join revokes on every member before anyone is assigned") {
   auto log = make_log();
   Events events;
