@@ -148,14 +148,17 @@ class Running {
   std::atomic<bool> ended_{false};
 };
 
-// Waits (up to 20 s) until cond holds; false when it did not, or when one of
-// running ended first (then finish() it to see why).
+// Waits (up to 20 s) until cond holds; false when it did not. When one of
+// running ended first, rethrows what its run() threw (else returns false).
 template <class Cond>
 bool await(Cond cond, std::initializer_list<Running*> running) {
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
   while (!cond()) {
     for (Running* r : running) {
-      if (r->ended()) return false;
+      if (r->ended()) {
+        r->finish();
+        return false;
+      }
     }
     if (std::chrono::steady_clock::now() > deadline) return false;
     std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition
@@ -290,9 +293,8 @@ TEST_CASE("processor on the memory log: back-pressure with a consumer re-deliver
   o.max_buffered = 8;
   goka::Processor processor(counter(book), o, log);
   Running running(processor);
-  bool done = await([&] { return all_committed(*log); }, {&running});
-  running.finish();  // rethrows a failure of run()
-  REQUIRE(done);
+  REQUIRE(await([&] { return all_committed(*log); }, {&running}));  // rethrows run()'s failure
+  running.finish();
   check_nothing_lost(*log, book, truth, n);
   CHECK(book.duplicates() == 0);  // each message processed exactly once
   CHECK(table_topic(*log) == truth);
