@@ -606,3 +606,98 @@ TEST_CASE("tester: example messaging with loopback", "[tester][example]") {
   Offsets committed = tester.committable("messaging", p);
   CHECK(committed.count("messaging-loop") == 1);
 }
+
+// ---- instances and rebalances ----------------------------------------------------
+
+namespace {
+
+// A click counter whose instance books, per key, the messages it processed
+// ("<instance>:<value>"), and defers the commit of a message "defer".
+GroupGraph counting_instance(const std::string& name, std::vector<std::string>& seen,
+                             std::vector<goka::CommitCompletion>& deferred) {
+  return GroupGraph("counter", {goka::input("clicks",
+                                            [name, &seen, &deferred](Context& ctx, const Value& msg) {
+                                              seen.push_back(name + ":" + *msg);
+                                              if (*msg == "defer") {
+                                                deferred.push_back(ctx.defer_commit());
+                                              }
+                                              goka::Int64Codec codec;
+                                              auto n = ctx.value();
+                                              ctx.set_value(codec.encode(
+                                                  (n ? codec.decode(*n) : 0) + 1));
+                                            }),
+                                goka::persist()});
+}
+
+}  // namespace
+
+TEST_CASE("tester: a partition moved to another instance continues there, with the table",
+          "[tester][rebalance]") {
+  std::vector<std::string> seen;
+  std::vector<goka::CommitCompletion> deferred;
+  goka::TesterOptions options;
+  options.partitions = 4;
+  Tester tester(counting_instance("a", seen, deferred), options);
+  int b = tester.add_instance(counting_instance("b", seen, deferred));
+  CHECK(b == 1);
+  int32_t p = goka::partition_for("alice", 4);
+  CHECK(tester.owner("counter", p) == 0);
+  tester.consume("clicks", "alice", "1");
+  tester.consume("clicks", "alice", "2");
+  tester.move("counter", p, b);
+  CHECK(tester.owner("counter", p) == b);
+  CHECK(tester.owner("counter", (p + 1) % 4) == 0);  // only that partition moved
+  tester.consume("clicks", "alice", "3");
+  // Committed before the move: nothing processed twice; b reads a's count.
+  CHECK(seen == std::vector<std::string>{"a:1", "a:2", "b:3"});
+  CHECK(tester.table_value("counter", "alice") == Value("3"));
+  CHECK(tester.committable("counter", p) == Offsets{{"clicks", 3}});
+
+  tester.move("counter", p, 0);  // and back
+  tester.consume("clicks", "alice", "4");
+  CHECK(seen.back() == "a:4");
+  CHECK(tester.table_value("counter", "alice") == Value("4"));
+  tester.move("counter", p, 0);  // already there: nothing happens
+  CHECK(seen.size() == 4);
+}
+
+TEST_CASE("tester: a move processes again what the old owner could not commit",
+          "[tester][rebalance]") {
+  std::vector<std::string> seen;
+  std::vector<goka::CommitCompletion> deferred;
+  Tester tester(counting_instance("a", seen, deferred));
+  int b = tester.add_instance(counting_instance("b", seen, deferred));
+  tester.consume("clicks", "alice", "1");
+  tester.consume("clicks", "alice", "defer");
+  tester.consume("clicks", "alice", "3");
+  CHECK(tester.committable("counter") == Offsets{{"clicks", 1}});  // held back by "defer"
+  tester.move("counter", 0, b);
+  // At least once: b processes "defer" and "3" again, on a's table writes.
+  CHECK(seen == std::vector<std::string>{"a:1", "a:defer", "a:3", "b:defer", "b:3"});
+  CHECK(tester.table_value("counter", "alice") == Value("5"));
+  REQUIRE(deferred.size() == 2);
+  deferred[0](std::nullopt);  // the old owner's completion, late: changes nothing
+  deferred[1](std::nullopt);
+  CHECK(tester.committable("counter") == Offsets{{"clicks", 3}});
+  tester.consume("clicks", "alice", "4");
+  CHECK(seen.back() == "b:4");
+}
+
+TEST_CASE("tester: instance usage errors", "[tester][rebalance]") {
+  std::vector<std::string> seen;
+  std::vector<goka::CommitCompletion> deferred;
+  Tester tester(counting_instance("a", seen, deferred));
+  CHECK(error_of([&] { tester.add_instance(GroupGraph("other", {goka::input("clicks", noop)})); })
+            .code() == Errc::not_found);
+  CHECK(error_of([&] {
+          tester.add_instance(GroupGraph("counter", {goka::input("clicks", noop)}));  // no table
+        }).code() == Errc::usage);
+  CHECK(error_of([&] { tester.add_instance(GroupGraph("counter")); }).code() == Errc::config);
+  CHECK(error_of([&] { tester.move("counter", 0, 1); }).code() == Errc::not_found);
+  CHECK(error_of([&] { tester.move("counter", 1, 0); }).code() == Errc::not_found);
+  CHECK(error_of([&] { tester.move("nope", 0, 0); }).code() == Errc::not_found);
+  CHECK(error_of([&] { (void)tester.owner("nope", 0); }).code() == Errc::not_found);
+  CHECK(error_of([&] { (void)tester.owner("counter", -1); }).code() == Errc::not_found);
+  CHECK(tester.add_instance(counting_instance("b", seen, deferred)) == 1);
+  CHECK(tester.add_instance(counting_instance("c", seen, deferred)) == 2);
+}

@@ -31,6 +31,9 @@
 // queued are dropped, and the Tester stays usable. A deferred completion that
 // fails after consume() returned makes the next consume() throw.
 //
+// Rebalances: a group runs as one instance unless add_instance() adds more;
+// move() then moves partitions between them (see there).
+//
 // Thread-safety: a Tester is used by one thread. Completions returned by
 // Context::defer_commit() may be called from any thread. A MessageTracker is
 // used by one thread at a time; it stays valid after the Tester is gone.
@@ -138,6 +141,33 @@ class Tester {
   // every earlier one is acknowledged, deferred completions included).
   // Throws Errc::not_found for an unknown group or partition.
   std::map<std::string, int64_t> committable(const std::string& group, int32_t partition = 0) const;
+
+  // ---- Instances of a group, and rebalances between them ----
+  // A group added with add() runs as instance 0, which owns every partition.
+  // Tests of rebalance handling add more instances of the group and move
+  // partitions between them, as the group's consumer rebalances do.
+
+  // Adds an instance of the group named graph.group() and returns its number
+  // (1, 2, ...). Its messages run graph's callbacks, so that a test can give
+  // each instance state of its own. It owns no partition until move().
+  // Throws graph's Errc::config, Errc::not_found when no such group was
+  // added, and Errc::usage when graph's topics (inputs, loop, table, joins,
+  // lookups, outputs) are not the group's.
+  int add_instance(GroupGraph graph);
+  // Moves partition of group to instance, as a rebalance does. The owner is
+  // revoked: the input offsets it may commit (see committable()) are
+  // committed; a deferred completion it still holds is not awaited (what it
+  // holds back is not committed). The new owner starts with
+  // the tables as they are (as if recovered from the table topics) and, before
+  // move() returns, processes every message of the partition's inputs after
+  // the group's commit: those the old owner processed without being able to
+  // commit them are processed again (at least once), with what they cause.
+  // Does nothing when instance owns the partition already. Throws
+  // Errc::not_found for an unknown group, partition or instance, and what
+  // consume() throws when processing fails.
+  void move(const std::string& group, int32_t partition, int instance);
+  // The instance that owns partition of group. Throws Errc::not_found.
+  int owner(const std::string& group, int32_t partition) const;
 
  private:
   struct State;

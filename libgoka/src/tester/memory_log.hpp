@@ -29,7 +29,8 @@
 //
 // Thread-safety: every method of MemoryLog, and of the producers and the
 // admin it makes, may be called from any thread. A reader is used by one
-// thread at a time (core::PartitionReader's contract). Producers and readers
+// thread at a time (core::PartitionReader's contract), and so is a group
+// consumer (but its fetched_high_watermark(), from any thread). Producers and readers
 // share the log's data: they stay usable after the MemoryLog object is gone.
 
 #include <chrono>
@@ -60,6 +61,18 @@ enum class DeliveryMode {
   // producer's destruction; the handler is called in the thread doing that.
   // Lets a test look at the state between producing and acknowledging.
   queued,
+};
+
+// When GroupConsumer::commit() is refused (a fault knob for tests): it then
+// throws Errc::kafka and commits nothing, as Kafka refuses a commit with
+// REBALANCE_IN_PROGRESS.
+enum class CommitRefusal {
+  never,
+  // While a rebalance of the committing member's group is under way: from
+  // the membership change until that member took its new assignment. This
+  // covers the commit a RebalanceHandler makes inside on_revoked().
+  in_rebalance,
+  always,
 };
 
 struct MemoryLogOptions {
@@ -104,6 +117,10 @@ class MemoryLog final : public core::Backend {
   // TOPIC_ALREADY_EXISTS, which the Kafka adapter ignores).
   core::Admin& admin() override;
   std::chrono::milliseconds timeout() const override;
+  // A member of consumer group group (see "Consumer groups" below).
+  std::unique_ptr<core::GroupConsumer> group_consumer(const std::string& group,
+                                                      core::StartPolicy start,
+                                                      core::RebalanceHandler& handler) override;
 
   // ---- test controls ----
   // Creates topic with partitions partitions. Throws Errc::config when it
@@ -144,6 +161,35 @@ class MemoryLog final : public core::Backend {
   void set_down(bool down);
   // The next poll() of any reader of topic throws error, once.
   void fail_next_poll(const std::string& topic, Error error);
+
+  // ---- consumer groups ----
+  // A group consumer joins its group at its first poll() after subscribe(),
+  // and leaves it at close() (or destruction). Each membership change is a
+  // rebalance of the whole group (Kafka's eager protocol): every member, in
+  // its own poll(), first revokes all it owns through its RebalanceHandler
+  // (on_revoked), then, once every member has done so, the range assignor
+  // splits each subscribed topic's partitions among the members subscribed
+  // to it (members in join order; the first ones get one more when the
+  // count does not divide), and each member is handed its share (possibly
+  // none) in its next poll() (on_assigned). A member that does not poll
+  // holds the rebalance up; a poll() waiting for the others returns after
+  // its wait. Assigned partitions are paused until resumed. A partition
+  // first fetched starts at the group's committed offset, else (or when that
+  // offset is out of range) at the low or high watermark (the StartPolicy).
+  // resume() of a partition with TopicPartition::offset >= 0 continues at
+  // that offset, with -1 at the partition's position. poll() returns nothing
+  // while the log is down; commit() then throws Errc::kafka, committed()
+  // Errc::timeout. Admin::committed() tells a group's committed offsets.
+
+  // Fault knob: with on, resume() of a paused partition ignores the offset it
+  // is given and the position, and continues at the group's committed offset
+  // (the start policy when none), handing out again records it handed out
+  // before (what librdkafka was seen to do on big backlogs).
+  void set_resume_from_committed(bool on);
+  // Fault knob: when commits are refused (see CommitRefusal).
+  void refuse_commits(CommitRefusal when);
+  // The members group has now (consumers that joined and did not leave).
+  std::size_t group_members(const std::string& group) const;
 
   // Shared state of the log, its producers and readers (internal).
   struct Shared;

@@ -130,9 +130,26 @@ class JournalingProducer final : public core::Producer, public core::DeliveryHan
 using TableStorages = std::vector<std::unique_ptr<Storage>>;  // one per partition
 
 struct Group {
-  std::unique_ptr<GroupGraph> graph;  // stable address: the processors point to it
+  std::unique_ptr<GroupGraph> graph;  // instance 0's; stable address: processors point to it
+  std::vector<std::unique_ptr<GroupGraph>> instances;  // added by add_instance() (1, 2, ...)
   std::set<std::string, std::less<>> consumed;
   std::vector<std::unique_ptr<core::PartitionProcessor>> processors;  // one per partition
+  std::vector<int> owners;  // per partition: the instance whose processor it is
+  // Per consumed topic and partition: the next offset to process after a move.
+  std::map<std::pair<std::string, int32_t>, int64_t> committed;
+  // Processors of partitions moved away: deferred completions may still call them.
+  std::vector<std::unique_ptr<core::PartitionProcessor>> retired;
+
+  const GroupGraph& graph_of(int instance) const {
+    return instance == 0 ? *graph : *instances[static_cast<std::size_t>(instance - 1)];
+  }
+  int instance_count() const { return static_cast<int>(instances.size()) + 1; }
+};
+
+// A record to process: by every group consuming its topic, or by only.
+struct Queued {
+  Record record;
+  const Group* only = nullptr;
 };
 
 }  // namespace
@@ -151,12 +168,12 @@ struct Tester::State {
   std::map<std::string, TableStorages, std::less<>> tables;
   std::unique_ptr<JournalingProducer> producer;
   std::vector<std::unique_ptr<Group>> groups;  // destroyed before the producer and tables
-  std::deque<Record> queue;                    // written to a consumed topic, not processed yet
+  std::deque<Queued> queue;                    // written to a consumed topic, not processed yet
 
   // A record is in the log: journal it, queue it when a group consumes it.
   void written(const Record& record) {
     journal->add(record);
-    if (consumed(record.topic)) queue.push_back(record);
+    if (consumed(record.topic)) queue.push_back({record, nullptr});
   }
 
   bool consumed(std::string_view topic) const {
@@ -202,9 +219,10 @@ struct Tester::State {
     return storages[static_cast<std::size_t>(partition)]->get(key);
   }
 
+  // A processor of partition for its owner instance.
   std::unique_ptr<core::PartitionProcessor> make_processor(const Group& group, int32_t partition) {
-    const GroupGraph& graph = *group.graph;
     auto index = static_cast<std::size_t>(partition);
+    const GroupGraph& graph = group.graph_of(group.owners[index]);
     core::PartitionProcessorConfig config;
     config.graph = &graph;
     config.partition = partition;
@@ -222,10 +240,21 @@ struct Tester::State {
     return std::make_unique<core::PartitionProcessor>(std::move(config));
   }
 
+  // Commits what processor completed of partition (for a later move()).
+  static void fold_commits(Group& group, int32_t partition,
+                           const core::PartitionProcessor& processor) {
+    for (const auto& [topic, next] : processor.committable()) {
+      int64_t& committed = group.committed[{topic, partition}];
+      committed = std::max(committed, next);
+    }
+  }
+
   // Replaces a failed processor by a fresh one and drops what is queued.
   void reset(Group& group, int32_t partition) {
     queue.clear();
-    group.processors[static_cast<std::size_t>(partition)] = make_processor(group, partition);
+    auto& processor = group.processors[static_cast<std::size_t>(partition)];
+    fold_commits(group, partition, *processor);
+    processor = make_processor(group, partition);
   }
 
   // Throws the error of a processor that failed since the last call (a
@@ -245,10 +274,12 @@ struct Tester::State {
   void pump() {
     std::size_t processed = 0;
     while (!queue.empty()) {
-      Record record = std::move(queue.front());
+      Queued queued = std::move(queue.front());
       queue.pop_front();
+      const Record& record = queued.record;
       for (auto& group : groups) {
         if (!group->consumed.contains(record.topic)) continue;
+        if (queued.only != nullptr && queued.only != group.get()) continue;
         if (++processed > options.max_messages) {
           queue.clear();
           throw Error(Errc::runtime,
@@ -302,8 +333,12 @@ Tester& Tester::add(GroupGraph graph) {
   for (const std::string& topic : g.lookups()) s.table(topic);
   for (const std::string& topic : g.outputs()) s.ensure_topic(topic);
 
+  group->owners.assign(static_cast<std::size_t>(s.options.partitions), 0);
   for (int32_t p = 0; p < s.options.partitions; ++p) {
     group->processors.push_back(s.make_processor(*group, p));
+    for (const std::string& topic : group->consumed) {
+      group->committed[{topic, p}] = s.log->watermarks(topic, p).high;
+    }
   }
   s.groups.push_back(std::move(group));
   return *this;
@@ -381,6 +416,75 @@ std::map<std::string, int64_t> Tester::committable(const std::string& group,
     return g->processors[static_cast<std::size_t>(partition)]->committable();
   }
   throw Error(Errc::not_found, fmt::format("no group named '{}'", group));
+}
+
+namespace {
+
+Group& group_named(std::vector<std::unique_ptr<Group>>& groups, const std::string& name) {
+  for (auto& group : groups) {
+    if (group->graph->group() == name) return *group;
+  }
+  throw Error(Errc::not_found, fmt::format("no group named '{}'", name));
+}
+
+void check_partition(const Group& group, int32_t partition) {
+  if (partition < 0 || partition >= static_cast<int32_t>(group.processors.size())) {
+    throw Error(Errc::not_found,
+                fmt::format("group '{}' has no partition {}", group.graph->group(), partition));
+  }
+}
+
+// Whether other is an instance of group's graph: the same topics consumed,
+// written and looked up (callbacks may differ).
+bool same_topics(const GroupGraph& one, const GroupGraph& other) {
+  return one.input_topics() == other.input_topics() && one.loop_topic() == other.loop_topic() &&
+         one.table_topic() == other.table_topic() && one.joins() == other.joins() &&
+         one.lookups() == other.lookups() && one.outputs() == other.outputs();
+}
+
+}  // namespace
+
+int Tester::add_instance(GroupGraph graph) {
+  graph.validate();
+  Group& group = group_named(state_->groups, graph.group());
+  if (!same_topics(*group.graph, graph)) {
+    throw Error(Errc::usage, fmt::format("an instance of group '{}' must use the same topics",
+                                         graph.group()));
+  }
+  group.instances.push_back(std::make_unique<GroupGraph>(std::move(graph)));
+  return group.instance_count() - 1;
+}
+
+void Tester::move(const std::string& group_name, int32_t partition, int instance) {
+  State& s = *state_;
+  Group& group = group_named(s.groups, group_name);
+  check_partition(group, partition);
+  if (instance < 0 || instance >= group.instance_count()) {
+    throw Error(Errc::not_found,
+                fmt::format("group '{}' has no instance {}", group_name, instance));
+  }
+  auto index = static_cast<std::size_t>(partition);
+  if (group.owners[index] == instance) return;
+  s.check_failed();
+  // Revoke: commit what the old owner completed, keep it for late completions.
+  State::fold_commits(group, partition, *group.processors[index]);
+  group.retired.push_back(std::move(group.processors[index]));
+  group.owners[index] = instance;
+  group.processors[index] = s.make_processor(group, partition);
+  // Assign: the new owner processes everything after the commit.
+  for (const std::string& topic : group.consumed) {
+    int64_t from = group.committed[{topic, partition}];
+    for (Record& record : s.log->records(topic, partition)) {
+      if (record.offset >= from) s.queue.push_back({std::move(record), &group});
+    }
+  }
+  s.pump();
+}
+
+int Tester::owner(const std::string& group_name, int32_t partition) const {
+  Group& group = group_named(state_->groups, group_name);
+  check_partition(group, partition);
+  return group.owners[static_cast<std::size_t>(partition)];
 }
 
 }  // namespace goka
