@@ -294,6 +294,9 @@ TEST_CASE("processor on the memory log: back-pressure with a consumer re-deliver
   goka::Processor processor(counter(book), o, log);
   Running running(processor);
   REQUIRE(await([&] { return all_committed(*log); }, {&running}));  // rethrows run()'s failure
+  int64_t dropped = 0;
+  for (const auto& p : processor.stats().partitions) dropped += p.dropped;
+  CHECK(dropped > 0);  // the re-delivered records are counted
   running.finish();
   check_nothing_lost(*log, book, truth, n);
   CHECK(book.duplicates() == 0);  // each message processed exactly once
@@ -374,4 +377,117 @@ TEST_CASE("processor on the memory log: shutdown commits everything processed",
   CHECK(book.duplicates() == 0);
   CHECK(book.distinct() == static_cast<std::size_t>(n + 1));
   CHECK(table_topic(*log)["user-1"] == truth["user-1"] + 1);
+}
+
+namespace {
+
+// Per partition, whether its table storage was destroyed and the offset it
+// held then; any thread.
+struct StorageBook {
+  std::mutex mutex;
+  std::map<int32_t, int> destroyed;
+  std::map<int32_t, int64_t> final_offset;
+};
+
+// A memory storage that books its destruction.
+class BookedStorage final : public goka::Storage {
+ public:
+  BookedStorage(StorageBook& book, int32_t partition) : book_(book), partition_(partition) {}
+  ~BookedStorage() override {
+    std::lock_guard lock(book_.mutex);
+    ++book_.destroyed[partition_];
+    book_.final_offset[partition_] = inner_->get_offset().value_or(-1);
+  }
+  bool has(std::string_view key) const override { return inner_->has(key); }
+  std::optional<std::string> get(std::string_view key) const override { return inner_->get(key); }
+  void set(std::string_view key, std::string_view value) override { inner_->set(key, value); }
+  void erase(std::string_view key) override { inner_->erase(key); }
+  std::optional<int64_t> get_offset() const override { return inner_->get_offset(); }
+  void set_offset(int64_t offset) override { inner_->set_offset(offset); }
+  void apply(const goka::WriteBatch& batch) override { inner_->apply(batch); }
+  void mark_recovered() override { inner_->mark_recovered(); }
+  bool recovered() const override { return inner_->recovered(); }
+  std::unique_ptr<goka::Iterator> range_iterator(
+      std::string_view from, std::optional<std::string_view> to) const override {
+    return inner_->range_iterator(from, to);
+  }
+  void close() override { inner_->close(); }
+
+ private:
+  StorageBook& book_;
+  const int32_t partition_;
+  std::unique_ptr<goka::Storage> inner_ = goka::make_memory_storage();
+};
+
+std::shared_ptr<MemoryLog> make_queued_log(std::chrono::milliseconds timeout) {
+  goka::tester::MemoryLogOptions o;
+  o.delivery = goka::tester::DeliveryMode::queued;  // acknowledged on deliver() only
+  o.timeout = timeout;
+  auto log = std::make_shared<MemoryLog>(o);
+  log->create_topic(kInput, kPartitions);
+  return log;
+}
+
+}  // namespace
+
+TEST_CASE("processor on the memory log: a revoke with unacknowledged outputs keeps the storages",
+          "[processor-group]") {
+  auto log = make_queued_log(std::chrono::milliseconds(200));
+  auto truth = backlog(*log, 400);
+  Book book;
+  StorageBook storages;
+  goka::ProcessorOptions o = options();
+  o.storage = [&](const std::string&, int32_t p) -> std::unique_ptr<goka::Storage> {
+    return std::make_unique<BookedStorage>(storages, p);
+  };
+  goka::Processor first(counter(book), o, log);
+  Running first_running(first);
+  REQUIRE(await([&] { return book.count() == 400; }, {&first_running}));
+  {
+    // A second member takes two partitions: the first revokes all four
+    // while none of its table writes is acknowledged (the drain times out);
+    // being assigned two of them again, it waits for the acknowledgements
+    // (the producer's flush) before it opens their storages again.
+    goka::Processor second(counter(book), options(), log);
+    Running second_running(second);
+    REQUIRE(await([&] { return first.stats().partitions.size() == 2; },
+                  {&first_running, &second_running}));
+    // The acknowledgements reached the revoked partitions, whose storages
+    // were then released while the processor runs on.
+    REQUIRE(await([&] {
+      std::lock_guard lock(storages.mutex);
+      return storages.destroyed.size() == kPartitions;
+    }, {&first_running, &second_running}));
+    second_running.finish();
+  }
+  first_running.finish();
+  std::lock_guard lock(storages.mutex);
+  for (int32_t p = 0; p < kPartitions; ++p) {
+    INFO("partition " << p);
+    // Its first storage lived until its writes were acknowledged, and
+    // stored their offset.
+    auto records = log->records(kTable, p);
+    REQUIRE(!records.empty());
+    CHECK(storages.destroyed[p] >= 1);
+    CHECK(storages.final_offset[p] >= records.front().offset);
+  }
+  check_nothing_lost(*log, book, truth, 400);
+}
+
+TEST_CASE("processor on the memory log: shutdown drains every partition under one deadline",
+          "[processor-group]") {
+  const auto timeout = std::chrono::milliseconds(600);
+  auto log = make_queued_log(timeout);
+  backlog(*log, 200);
+  Book book;
+  goka::Processor processor(counter(book), options(), log);
+  Running running(processor);
+  REQUIRE(await([&] { return book.count() == 200; }, {&running}));
+  // Nothing is acknowledged: each of the 4 partitions waits for the drain's
+  // deadline, together, not one after another.
+  auto start = std::chrono::steady_clock::now();
+  running.finish();
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= timeout);
+  CHECK(took < 2 * timeout);
 }

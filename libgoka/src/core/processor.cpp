@@ -230,10 +230,18 @@ std::vector<core::TopicPartition> Processor::Impl::inputs_of(int32_t partition) 
 void Processor::Impl::on_assigned(const std::vector<core::TopicPartition>& assigned) {
   std::set<int32_t> numbers;
   for (const auto& tp : assigned) numbers.insert(tp.partition);
-  prune_retired();
-  for (const auto& slot : retired_) {
-    // Its storages are still open; the new slot would open them again.
-    if (numbers.contains(slot->number)) {
+  // A partition assigned again whose earlier slot still waits for
+  // acknowledgements: its storages are open, so wait for them first.
+  auto still_retired = [&]() -> const PartitionSlot* {
+    prune_retired();
+    for (const auto& slot : retired_) {
+      if (numbers.contains(slot->number)) return slot.get();
+    }
+    return nullptr;
+  };
+  if (still_retired()) {
+    producer_->flush(backend_->timeout());
+    if (const PartitionSlot* slot = still_retired()) {
       throw Error(Errc::runtime,
                   "outputs of the partition's previous assignment are still unacknowledged",
                   {.partition = slot->number, .detail = "group " + graph_.group()});
@@ -521,6 +529,13 @@ void Processor::Impl::leave() {
   recovery_.reset();
   pool_.reset();
   producer_.reset();  // after it, no acknowledgement can reach a retired slot
+  for (auto& slot : retired_) {
+    try {
+      slot->processor->flush();  // the offsets acknowledged meanwhile
+    } catch (const Error& e) {
+      fail(e);
+    }
+  }
   retired_.clear();
   for (auto& [table, view] : lookups_) view->stop();
   std::lock_guard lock(mutex_);
