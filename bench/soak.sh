@@ -37,7 +37,11 @@ launch() {  # launch I: instance I in the background
     --storage "$W/st-$1" 2>>"$W/inst-$1.err" &
   pids[$1]=$!
 }
-lag() { "$CLI" status soak --json 2>/dev/null | grep -o '"lag":[0-9]*}' | grep -o '[0-9]*' || echo -1; }
+# committed: the group's committed offsets, summed (the backlog is done at N).
+committed() {
+  "$CLI" status soak --json 2>/dev/null | grep -o '"total":{"committed":[0-9]*' | grep -o '[0-9]*$' ||
+    echo 0
+}
 
 for i in 0 1 2 3; do launch $i; done
 start=$SECONDS
@@ -50,9 +54,9 @@ while :; do
     [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null &&
       echo "$((SECONDS - start)) $i $pid $(ps -o rss= -p "$pid")" >>"$W/rss"
   done
-  l=$(lag)
-  echo "t=$((SECONDS - start)) s lag=$l"
-  [ "$l" = "0" ] && break
+  c=$(committed)
+  echo "t=$((SECONDS - start)) s committed=$c"
+  [ "$c" = "$N" ] && break
   if [ $SECONDS -ge $next_change ]; then
     i=$(((turn / 2) % 4))  # kill one, then start it again
     if [ -n "${pids[$i]:-}" ] && kill -0 "${pids[$i]}" 2>/dev/null; then
