@@ -117,6 +117,63 @@ struct HeaderCollector {
   }
 };
 
+// The end of the JSON string starting at text[i] (a '"'): past its closing quote.
+std::size_t skip_string(std::string_view text, std::size_t i) {
+  for (++i; i < text.size() && text[i] != '"'; ++i) {
+    if (text[i] == '\\') ++i;
+  }
+  return i + 1;
+}
+
+std::size_t skip_space(std::string_view text, std::size_t i) {
+  while (i < text.size() &&
+         (text[i] == ' ' || text[i] == '\t' || text[i] == '\n' || text[i] == '\r')) {
+    ++i;
+  }
+  return i;
+}
+
+// The end of the JSON value starting at text[i].
+std::size_t skip_value(std::string_view text, std::size_t i) {
+  if (text[i] == '"') return skip_string(text, i);
+  if (text[i] != '{' && text[i] != '[') {
+    while (i < text.size() && text[i] != ',' && text[i] != '}' && text[i] != ']' &&
+           text[i] != ' ' && text[i] != '\t' && text[i] != '\n' && text[i] != '\r') {
+      ++i;
+    }
+    return i;
+  }
+  int depth = 0;
+  for (; i < text.size(); ++i) {
+    if (text[i] == '"') {
+      i = skip_string(text, i) - 1;
+    } else if (text[i] == '{' || text[i] == '[') {
+      ++depth;
+    } else if ((text[i] == '}' || text[i] == ']') && --depth == 0) {
+      return i + 1;
+    }
+  }
+  return i;
+}
+
+// The text of the top-level member name of a JSON object, as written; empty
+// when it is not found (a name spelled with escapes, say).
+// REQUIRES: text is one valid JSON object.
+std::string_view raw_member(std::string_view text, std::string_view name) {
+  std::size_t i = skip_space(text, 0);
+  if (text.substr(i, 3) == "\xEF\xBB\xBF") i = skip_space(text, i + 3);  // a BOM
+  i = skip_space(text, i + 1);  // past '{'
+  while (i < text.size() && text[i] == '"') {
+    std::size_t key_end = skip_string(text, i);
+    bool match = text.substr(i + 1, key_end - i - 2) == name;
+    i = skip_space(text, skip_space(text, key_end) + 1);  // past ':'
+    std::size_t value_end = skip_value(text, i);
+    if (match) return text.substr(i, value_end - i);
+    i = skip_space(text, skip_space(text, value_end) + 1);  // past ','
+  }
+  return {};
+}
+
 }  // namespace
 
 void append_envelope(std::string& out, const Record& record, const ValueCodec& codec) {
@@ -194,7 +251,10 @@ Envelope parse_envelope(std::string_view line, const ValueCodec& codec) {
   if (value != doc.end()) {
     if (!value->is_null()) {
       try {
-        envelope.value = codec.encode(*value);
+        // JSON values keep their bytes (key order, number spelling, escapes).
+        std::string_view raw =
+            codec.kind() == ValueCodec::Kind::json ? raw_member(line, "value") : std::string_view();
+        envelope.value = raw.empty() ? codec.encode(*value) : codec.encode_text(raw);
       } catch (const Error& e) {
         invalid(fmt::format("value: {}", e.message()));
       }

@@ -204,3 +204,17 @@ TEST_CASE("envelope: invalid lines name what is wrong", "[envelope]") {
   CHECK_THAT(parse_error(R"({"key":"k","value_b64":"!!"})"), Catch::StartsWith("\"value_b64\""));
   CHECK_THAT(parse_error(R"({"key_b64":1,"value":1})"), Catch::StartsWith("\"key_b64\""));
 }
+
+TEST_CASE("envelope: a JSON value keeps its bytes on the way in (Go Goka's values replay unchanged)") {
+  const ValueCodec json(ValueCodec::Kind::json);
+  auto value_of = [&](std::string_view line) { return *parse_envelope(line, json).value; };
+  // Key order, escapes such as Go's \u003c and number spellings stay.
+  CHECK(value_of(R"({"key":"k","value":{"z":1,"a":"\u003c","f":-3e-7}})") ==
+        R"({"z":1,"a":"\u003c","f":-3e-7})");
+  // Only whitespace outside strings goes.
+  CHECK(value_of(R"({ "value" : [ 1, "a b" ,{ "x" : null } ] , "key" : "k" })") ==
+        R"([1,"a b",{"x":null}])");
+  // The top-level member, not one of the same name inside another.
+  CHECK(value_of(R"({"headers":{"value":"h"},"key":"k","value":"v\"}"})") == R"("v\"}")");
+  CHECK(value_of(R"({"key":"k","value":1.50})") == "1.50");
+}

@@ -113,6 +113,15 @@ void KafkaGroupConsumer::poll(std::vector<Record>& out, std::chrono::millisecond
         case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART:
         case RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED:
         case RD_KAFKA_RESP_ERR_GROUP_AUTHORIZATION_FAILED:
+        case RD_KAFKA_RESP_ERR_INCONSISTENT_GROUP_PROTOCOL:
+          // Go Goka's members join with their own "copartition" assignor,
+          // which librdkafka cannot offer: retrying would wait forever.
+          throw Error(Errc::kafka,
+                      fmt::format("cannot join consumer group {}: its members use another group "
+                                  "protocol (partition assignor; Go Goka's copartition?): C++ "
+                                  "and Go instances cannot share one group",
+                                  group_),
+                      {.detail = "group " + group_});
         case RD_KAFKA_RESP_ERR__FATAL:
           throw Error(msg->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART ||
                               msg->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC
