@@ -5,6 +5,8 @@
 //	gogoka emit  -b BROKERS -topic T                     < KEY<TAB>VALUE lines
 //	gogoka count -b BROKERS -group G -input T -n N -storage memory|DIR
 //	gogoka view  -b BROKERS -table T -storage memory|DIR -keys K
+//	gogoka watermarks -b BROKERS -topic T   prints "LOW HIGH": the largest low
+//	                                        and the sum of high watermarks
 //
 // Each prints one line of phase timings on stderr and exits 0 only when the
 // work was complete and acknowledged. Topics must exist: it never creates one.
@@ -47,6 +49,8 @@ func main() {
 		err = count(os.Args[2:])
 	case "view":
 		err = view(os.Args[2:])
+	case "watermarks":
+		err = watermarks(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown command %q", os.Args[1])
 	}
@@ -219,4 +223,37 @@ func countRows(v *goka.View) (int, error) {
 		rows++
 	}
 	return rows, it.Err()
+}
+
+// watermarks prints the largest low watermark of topic's partitions (0 when
+// nothing was trimmed) and the sum of their high watermarks (the records).
+func watermarks(args []string) error {
+	fs := flag.NewFlagSet("watermarks", flag.ExitOnError)
+	b := fs.String("b", "localhost:9092", "brokers")
+	topic := fs.String("topic", "", "topic")
+	fs.Parse(args)
+	tm, err := metadataTopicManagerBuilder(brokerList(*b))
+	if err != nil {
+		return err
+	}
+	defer tm.Close()
+	partitions, err := tm.Partitions(*topic)
+	if err != nil {
+		return err
+	}
+	var low, high int64
+	for _, p := range partitions {
+		l, err := tm.GetOffset(*topic, p, sarama.OffsetOldest)
+		if err != nil {
+			return err
+		}
+		h, err := tm.GetOffset(*topic, p, sarama.OffsetNewest)
+		if err != nil {
+			return err
+		}
+		low = max(low, l)
+		high += h
+	}
+	fmt.Println(low, high)
+	return nil
 }

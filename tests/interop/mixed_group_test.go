@@ -1,0 +1,95 @@
+package interop
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/codec"
+	"github.com/lovoo/goka/storage"
+)
+
+// A Go Goka processor and a goka-cli run-group in one consumer group: Go Goka
+// uses its own "copartition" assignor, librdkafka cannot offer it, so they
+// cannot share a group. What users rely on: goka-cli fails with an error that
+// says so, and no message is processed twice (the table gets no second
+// count).
+func TestMixedGroupFailsClearly(t *testing.T) {
+	group, input := name("mixed"), name("mixed-in")
+	table := group + "-table"
+	createTopic(t, input, 4, false)
+	createTopic(t, table, 4, true)
+	var keys []string
+	var values []any
+	for i := 0; i < 200; i++ {
+		keys = append(keys, fmt.Sprintf("k%d", i%20))
+		values = append(values, "x")
+	}
+	emitAll(t, input, new(codec.String), keys, values)
+
+	graph := goka.DefineGroup(goka.Group(group),
+		goka.Input(goka.Stream(input), new(codec.String), func(ctx goka.Context, _ any) {
+			var n int64
+			if v := ctx.Value(); v != nil {
+				n = v.(int64)
+			}
+			ctx.SetValue(n + 1)
+		}),
+		goka.Persist(new(codec.Int64)))
+	proc, err := goka.NewProcessor(brokers, graph,
+		goka.WithTopicManagerBuilder(metadataTopicManagerBuilder),
+		goka.WithStorageBuilder(storage.MemoryBuilder()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Go processor: %v", err)
+		}
+	}()
+	deadline := time.Now().Add(60 * time.Second)
+	for !allCounted(proc, 20, 10) {
+		if time.Now().After(deadline) {
+			t.Fatal("Go processor did not count the input in 60 s")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	before := highWatermarks(t, table)
+
+	res := runCLI(t, 120*time.Second, "", "run-group", group, "-i", input, "--op", "count", "--until-idle", "5")
+	t.Logf("goka-cli run-group in the Go group: exit %d\nstderr: %s", res.exit, res.stderr)
+	if res.exit == 0 {
+		t.Errorf("goka-cli run-group joined a group of Go Goka processors and exited 0")
+	}
+	if !strings.Contains(strings.ToLower(res.stderr), "protocol") {
+		t.Errorf("goka-cli's error does not name the group protocol problem: %s", res.stderr)
+	}
+	after := highWatermarks(t, table)
+	for p, hw := range before {
+		if after[p] != hw {
+			t.Errorf("%s/%d: %d table writes after goka-cli joined (double processing)", table, p, after[p]-hw)
+		}
+	}
+	if !allCounted(proc, 20, 10) {
+		t.Errorf("the Go processor's counts changed")
+	}
+}
+
+// allCounted tells whether keys k0..k(keys-1) all have count n.
+func allCounted(proc *goka.Processor, keys int, n int64) bool {
+	for i := 0; i < keys; i++ {
+		v, err := proc.Get(fmt.Sprintf("k%d", i))
+		if err != nil || v == nil || v.(int64) != n {
+			return false
+		}
+	}
+	return true
+}
