@@ -152,6 +152,7 @@ type record struct {
 	key       string
 	value     []byte
 	partition int32
+	offset    int64
 }
 
 // readTopic reads every record of topic up to the high watermarks with
@@ -175,7 +176,7 @@ func readTopic(t *testing.T, topic string) []record {
 		for {
 			select {
 			case msg := <-pc.Messages():
-				out = append(out, record{key: string(msg.Key), value: msg.Value, partition: msg.Partition})
+				out = append(out, record{key: string(msg.Key), value: msg.Value, partition: msg.Partition, offset: msg.Offset})
 				if msg.Offset+1 < hw {
 					continue
 				}

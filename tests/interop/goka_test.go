@@ -121,3 +121,22 @@ func emitAll(t *testing.T, topic string, codec goka.Codec, keys []string, values
 		t.Fatalf("emit to %s: %v", topic, failed)
 	}
 }
+
+// waitReady waits until a Go processor runs all its partitions (its Get is
+// not safe before) or fails the test when it stops first.
+func waitReady(t *testing.T, proc *goka.Processor, done chan error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ready := make(chan error, 1)
+	go func() { ready <- proc.WaitForReadyContext(ctx) }()
+	select {
+	case err := <-ready:
+		if err != nil {
+			t.Fatalf("Go processor not ready: %v", err)
+		}
+	case err := <-done:
+		done <- err
+		t.Fatalf("Go processor stopped before it was ready: %v", err)
+	}
+}

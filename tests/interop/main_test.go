@@ -19,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -70,29 +71,44 @@ func configureGoka() {
 	goka.ReplaceGlobalConfig(cfg)
 }
 
-// startEmbeddedBroker runs `goka-cli broker` and waits for its address.
+// control is the embedded broker's --control channel (nil on a real cluster).
+var control struct {
+	sync.Mutex
+	in  io.WriteCloser
+	out *bufio.Reader
+}
+
+// startEmbeddedBroker runs `goka-cli broker --control` and waits for its
+// address; topics are then created through its control channel.
 func startEmbeddedBroker() (func(), error) {
 	dir, err := os.MkdirTemp("", "goka-interop-broker-")
 	if err != nil {
 		return nil, err
 	}
 	addressFile := filepath.Join(dir, "address")
-	cmd := exec.Command(cliPath, "broker", "--address-file", addressFile)
-	cmd.Stdout = io.Discard
+	cmd := exec.Command(cliPath, "broker", "--control", "--address-file", addressFile)
 	cmd.Stderr = io.Discard
+	if control.in, err = cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	control.out = bufio.NewReader(stdout)
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
 	stop := func() {
 		_ = cmd.Process.Signal(os.Interrupt)
+		_ = control.in.Close()
 		_ = cmd.Wait()
 		_ = os.RemoveAll(dir)
 	}
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		if data, err := os.ReadFile(addressFile); err == nil && len(data) > 0 {
-			first, _, _ := strings.Cut(strings.TrimSpace(string(data)), "\n")
-			brokers = strings.Split(strings.TrimSpace(first), ",")
+			brokers = strings.Split(strings.TrimSpace(string(data)), ",")
 			os.Setenv("GOKA_BROKERS", strings.Join(brokers, ","))
 			return stop, nil
 		}
@@ -100,6 +116,27 @@ func startEmbeddedBroker() (func(), error) {
 	}
 	stop()
 	return nil, fmt.Errorf("no address in %s after 15 s", addressFile)
+}
+
+// controlCommand sends one command to the embedded broker and returns its
+// answer line ("ok" or "error: ..."); the first stdout line (the address) is
+// not an answer.
+func controlCommand(command string) (string, error) {
+	control.Lock()
+	defer control.Unlock()
+	if _, err := fmt.Fprintln(control.in, command); err != nil {
+		return "", err
+	}
+	for {
+		line, err := control.out.ReadString('\n')
+		if err != nil {
+			return "", err
+		}
+		line = strings.TrimSpace(line)
+		if line == "ok" || strings.HasPrefix(line, "error") {
+			return line, nil
+		}
+	}
 }
 
 // name returns a topic or group name unique to this run.
@@ -153,16 +190,38 @@ func mustCLI(t *testing.T, input string, args ...string) cliResult {
 	return res
 }
 
-// createTopic creates a topic through goka-cli (which works on the embedded
-// broker too, and on a real cluster creates it with CreateTopics).
+// createTopic creates a topic: through the embedded broker's control channel
+// (it never answers CreateTopics), or with CreateTopics on a real cluster
+// (replication 1; cleanup.policy=compact for tables).
 func createTopic(t *testing.T, topic string, partitions int, compact bool) {
 	t.Helper()
-	args := []string{"topics", "create", fmt.Sprintf("%s:%d", topic, partitions)}
-	if compact {
-		args = append(args, "--compact")
+	if embedded {
+		answer, err := controlCommand(fmt.Sprintf("topic %s:%d", topic, partitions))
+		if err != nil || answer != "ok" {
+			t.Fatalf("embedded broker: topic %s:%d: %q, %v", topic, partitions, answer, err)
+		}
+	} else {
+		createKafkaTopic(t, topic, partitions, compact)
 	}
-	mustCLI(t, "", args...)
 	awaitTopic(t, topic, partitions)
+}
+
+// createKafkaTopic creates a topic with Go's Kafka client (sarama).
+func createKafkaTopic(t *testing.T, topic string, partitions int, compact bool) {
+	t.Helper()
+	admin, err := sarama.NewClusterAdmin(brokers, goka.DefaultConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	detail := &sarama.TopicDetail{NumPartitions: int32(partitions), ReplicationFactor: 1}
+	if compact {
+		policy := "compact"
+		detail.ConfigEntries = map[string]*string{"cleanup.policy": &policy}
+	}
+	if err := admin.CreateTopic(topic, detail, false); err != nil {
+		t.Fatalf("create topic %s: %v", topic, err)
+	}
 }
 
 // awaitTopic waits until the cluster's metadata shows topic with partitions.

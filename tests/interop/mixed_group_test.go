@@ -55,6 +55,7 @@ func TestMixedGroupFailsClearly(t *testing.T) {
 			t.Errorf("Go processor: %v", err)
 		}
 	}()
+	waitReady(t, proc, done)
 	deadline := time.Now().Add(60 * time.Second)
 	for !allCounted(proc, 20, 10) {
 		if time.Now().After(deadline) {
