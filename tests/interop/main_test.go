@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -72,6 +73,8 @@ func configureGoka() {
 }
 
 // control is the embedded broker's --control channel (nil on a real cluster).
+var stopping atomic.Bool // set when the tests stop the embedded broker
+
 var control struct {
 	sync.Mutex
 	in  io.WriteCloser
@@ -87,7 +90,7 @@ func startEmbeddedBroker() (func(), error) {
 	}
 	addressFile := filepath.Join(dir, "address")
 	cmd := exec.Command(cliPath, "broker", "--control", "--address-file", addressFile)
-	cmd.Stderr = io.Discard
+	cmd.Stderr = os.Stderr
 	if control.in, err = cmd.StdinPipe(); err != nil {
 		return nil, err
 	}
@@ -99,10 +102,20 @@ func startEmbeddedBroker() (func(), error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	go func() {
+		// A broker that dies under the tests is a finding of its own.
+		if err := <-exited; !stopping.Load() {
+			fmt.Fprintf(os.Stderr, "interop: the embedded broker exited during the tests: %v\n", err)
+		}
+		exited <- nil
+	}()
 	stop := func() {
+		stopping.Store(true)
 		_ = cmd.Process.Signal(os.Interrupt)
 		_ = control.in.Close()
-		_ = cmd.Wait()
+		<-exited
 		_ = os.RemoveAll(dir)
 	}
 	deadline := time.Now().Add(15 * time.Second)
@@ -146,11 +159,22 @@ func name(base string) string { return base + "-" + runID }
 type cliResult struct {
 	stdout, stderr string
 	exit           int
+	timedOut       bool // killed after the timeout (exit is then -1)
 }
 
 // runCLI runs goka-cli with the cluster's brokers, stdin from input (may be
-// empty), within timeout.
+// empty), and fails the test when it runs longer than timeout.
 func runCLI(t *testing.T, timeout time.Duration, input string, args ...string) cliResult {
+	t.Helper()
+	res := tryCLI(t, timeout, input, args...)
+	if res.timedOut {
+		t.Fatalf("goka-cli %v: still running after %v; stderr: %s", args, timeout, tail(res.stderr, 3000))
+	}
+	return res
+}
+
+// tryCLI is runCLI that reports a timeout in its result.
+func tryCLI(t *testing.T, timeout time.Duration, input string, args ...string) cliResult {
 	t.Helper()
 	full := append([]string{"-b", strings.Join(brokers, ",")}, args...)
 	cmd := exec.Command(cliPath, full...)
@@ -169,7 +193,7 @@ func runCLI(t *testing.T, timeout time.Duration, input string, args ...string) c
 	case <-time.After(timeout):
 		_ = cmd.Process.Kill()
 		<-done
-		t.Fatalf("goka-cli %v: still running after %v; stderr: %s", args, timeout, errOut.String())
+		return cliResult{stdout: out.String(), stderr: errOut.String(), exit: -1, timedOut: true}
 	}
 	res := cliResult{stdout: out.String(), stderr: errOut.String()}
 	if exitErr, ok := err.(*exec.ExitError); ok {
@@ -256,4 +280,12 @@ func lines(s string) []string {
 		}
 	}
 	return out
+}
+
+// tail returns the last n bytes of s.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "..." + s[len(s)-n:]
 }

@@ -18,7 +18,14 @@ import (
 // cannot share a group. What users rely on: goka-cli fails with an error that
 // says so, and no message is processed twice (the table gets no second
 // count).
+//
+// On goka-cli's embedded broker this cannot be tested: librdkafka 2.0.2's mock
+// cluster aborts (an assertion in rd_kafka_mock_cgrp_elect_leader) when the
+// members of a group name different protocols, which kills the broker.
 func TestMixedGroupFailsClearly(t *testing.T) {
+	if embedded {
+		t.Skip("the embedded broker (librdkafka's mock cluster) aborts on a group whose members use different assignors")
+	}
 	group, input := name("mixed"), name("mixed-in")
 	table := group + "-table"
 	createTopic(t, input, 4, false)
@@ -65,13 +72,14 @@ func TestMixedGroupFailsClearly(t *testing.T) {
 	}
 	before := highWatermarks(t, table)
 
-	res := runCLI(t, 120*time.Second, "", "run-group", group, "-i", input, "--op", "count", "--until-idle", "5")
-	t.Logf("goka-cli run-group in the Go group: exit %d\nstderr: %s", res.exit, res.stderr)
-	if res.exit == 0 {
-		t.Errorf("goka-cli run-group joined a group of Go Goka processors and exited 0")
-	}
-	if !strings.Contains(strings.ToLower(res.stderr), "protocol") {
-		t.Errorf("goka-cli's error does not name the group protocol problem: %s", res.stderr)
+	res := tryCLI(t, 30*time.Second, "", "run-group", group, "-i", input, "--op", "count", "--until-idle", "5")
+	switch {
+	case res.timedOut:
+		t.Errorf("goka-cli run-group in a group of Go Goka processors neither failed nor ended in 30 s; stderr: %s", tail(res.stderr, 1500))
+	case res.exit != 1:
+		t.Errorf("goka-cli run-group in a group of Go Goka processors: exit %d, want 1; stderr: %s", res.exit, tail(res.stderr, 1500))
+	case !strings.Contains(strings.ToLower(res.stderr), "protocol") || !strings.Contains(res.stderr, "goka-cli: error: "):
+		t.Errorf("goka-cli's error does not say that the group's protocol (assignor) differs: %s", tail(res.stderr, 1500))
 	}
 	after := highWatermarks(t, table)
 	for p, hw := range before {
