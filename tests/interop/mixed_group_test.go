@@ -70,7 +70,18 @@ func TestMixedGroupFailsClearly(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	before := highWatermarks(t, table)
+	// Every count written to the table (Get sees the local storage first).
+	var before map[int]int64
+	for written := int64(0); written != 200; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the Go processor wrote %d of 200 table records in 60 s", written)
+		}
+		time.Sleep(100 * time.Millisecond)
+		before, written = highWatermarks(t, table), 0
+		for _, hw := range before {
+			written += hw
+		}
+	}
 
 	res := tryCLI(t, 30*time.Second, "", "run-group", group, "-i", input, "--op", "count", "--until-idle", "5")
 	switch {
