@@ -87,7 +87,7 @@ span() {
 row() {
   local c=$2 g=$3 cw=${4:-$(field "$2" 1)} gw
   gw=$(field "$g" 1)
-  printf '  %-30s %7.2f s %8.0f/s %6.2f cpu %5.0f MB | %7.2f s %8.0f/s %6.2f cpu %5.0f MB | wall %5.2fx  cpu %5.2fx  rss %5.2fx\n' \
+  printf '  %-34s %7.2f s %8.0f/s %6.2f cpu %5.0f MB | %7.2f s %8.0f/s %6.2f cpu %5.0f MB | wall %5.2fx  cpu %5.2fx  rss %5.2fx\n' \
     "$1" "$cw" "$(calc "$N / $cw")" "$(cpu "$c")" "$(calc "$(field "$c" 4) / 1024")" \
     "$gw" "$(calc "$N / $gw")" "$(cpu "$g")" "$(calc "$(field "$g" 4) / 1024")" \
     "$(calc "$gw / $cw")" "$(calc "$(cpu "$g") / $(cpu "$c")")" "$(calc "$(field "$g" 4) / $(field "$c" 4)")"
@@ -120,13 +120,13 @@ bench() {
   measure go-view-leveldb "$GO" view -b "$B" -table "cli-memory$X-table" -storage "$work/view-go" -keys "$KEYS"
 
   echo "goka-cli vs Go Goka on $label: $N messages, $KEYS keys, $PARTS partitions"
-  printf '  %-30s %-40s | %-40s | %s\n' "" "goka-cli: wall, rate, CPU s, peak RSS" "Go Goka: wall, rate, CPU s, peak RSS" "Go Goka / goka-cli"
+  printf '  %-34s %-40s | %-40s | %s\n' "" "goka-cli: wall, rate, CPU s, peak RSS" "Go Goka: wall, rate, CPU s, peak RSS" "Go Goka / goka-cli"
   row "emit" cli-emit go-emit
   for s in memory leveldb; do
     row "count, $s (process)" "cli-count-$s" "go-count-$s" "$(calc "$(field "cli-count-$s" 1) - $IDLE")"
     local cs gs
     cs=$(span "cli-$s$X-table") gs=$(span "go-$s$X-table")
-    printf '  %-30s %7.2f s %8.0f/s %-23s | %7.2f s %8.0f/s %-23s | span %5.2fx\n' "count, $s (first->last write)" \
+    printf '  %-34s %7.2f s %8.0f/s %-23s | %7.2f s %8.0f/s %-23s | span %5.2fx\n' "count, $s (first->last write)" \
       "$cs" "$(calc "$N / $cs")" "" "$gs" "$(calc "$N / $gs")" "" "$(calc "$gs / $cs")"
   done
   row "view recovery, memory" cli-view-memory go-view-memory
