@@ -72,9 +72,9 @@ func configureGoka() {
 	goka.ReplaceGlobalConfig(cfg)
 }
 
-// control is the embedded broker's --control channel (nil on a real cluster).
 var stopping atomic.Bool // set when the tests stop the embedded broker
 
+// control is the embedded broker's --control channel (unused on a real cluster).
 var control struct {
 	sync.Mutex
 	in  io.WriteCloser
@@ -102,14 +102,13 @@ func startEmbeddedBroker() (func(), error) {
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	exited := make(chan struct{})
 	go func() {
 		// A broker that dies under the tests is a finding of its own.
-		if err := <-exited; !stopping.Load() {
+		if err := cmd.Wait(); !stopping.Load() {
 			fmt.Fprintf(os.Stderr, "interop: the embedded broker exited during the tests: %v\n", err)
 		}
-		exited <- nil
+		close(exited)
 	}()
 	stop := func() {
 		stopping.Store(true)
