@@ -158,6 +158,6 @@ fi
 # Topics of this run (a real cluster keeps them); tables are not compacted, so
 # that every record of the count stays for the view's recovery.
 X="-$(date +%s)"
-for t in emit-cli emit-go; do "$CLI" -q -b "$B" topics create "$t$X:$PARTS" >/dev/null; done
-for t in "${tables[@]}"; do "$CLI" -q -b "$B" topics create "$t$X-table:$PARTS" >/dev/null; done
+for t in emit-cli emit-go; do "$GO" create -b "$B" -topic "$t$X" -partitions "$PARTS"; done
+for t in "${tables[@]}"; do "$GO" create -b "$B" -topic "$t$X-table" -partitions "$PARTS"; done
 bench "a real Kafka ($B)"

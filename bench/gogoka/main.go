@@ -5,6 +5,7 @@
 //	gogoka emit  -b BROKERS -topic T                     < KEY<TAB>VALUE lines
 //	gogoka count -b BROKERS -group G -input T -n N -storage memory|DIR
 //	gogoka view  -b BROKERS -table T -storage memory|DIR -keys K
+//	gogoka create -b BROKERS -topic T -partitions P   (a real cluster: CreateTopics)
 //	gogoka watermarks -b BROKERS -topic T   prints "LOW HIGH": the largest low
 //	                                        and the sum of high watermarks
 //
@@ -49,6 +50,8 @@ func main() {
 		err = count(os.Args[2:])
 	case "view":
 		err = view(os.Args[2:])
+	case "create":
+		err = create(os.Args[2:])
 	case "watermarks":
 		err = watermarks(os.Args[2:])
 	default:
@@ -256,4 +259,20 @@ func watermarks(args []string) error {
 	}
 	fmt.Println(low, high)
 	return nil
+}
+
+// create creates a topic with replication factor 1 (for a real cluster; the
+// embedded broker never answers CreateTopics).
+func create(args []string) error {
+	fs := flag.NewFlagSet("create", flag.ExitOnError)
+	b := fs.String("b", "localhost:9092", "brokers")
+	topic := fs.String("topic", "", "topic")
+	partitions := fs.Int("partitions", 1, "partitions")
+	fs.Parse(args)
+	admin, err := sarama.NewClusterAdmin(brokerList(*b), goka.DefaultConfig())
+	if err != nil {
+		return err
+	}
+	defer admin.Close()
+	return admin.CreateTopic(*topic, &sarama.TopicDetail{NumPartitions: int32(*partitions), ReplicationFactor: 1}, false)
 }
