@@ -24,7 +24,7 @@ LIMIT=600   # seconds before a run counts as hung
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "vs_goka: skipped: Go is not installed (Go Goka needs Go 1.25 or newer)"
+  echo "vs_goka: skipped: Go is not installed (Go Goka v1.1.17 needs Go 1.26.5 or newer)"
   exit 0
 fi
 work=$(mktemp -d)

@@ -14,7 +14,7 @@ GOKA_CLI=$(realpath "$GOKA_CLI")
 export GOKA_CLI
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "SKIPPED: Go is not installed (the interop tests need Go 1.25 or newer)"
+  echo "SKIPPED: Go is not installed (the interop tests need Go 1.26.5 or newer, as Go Goka v1.1.17 does)"
   exit $SKIP
 fi
 case "$mode" in
