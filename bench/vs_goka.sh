@@ -13,7 +13,7 @@
 # Runs on goka-cli's embedded broker, then on a real Kafka when one is at hand:
 # GOKA_TEST_BROKERS, or scripts/kafka.sh when it exists and Java is installed.
 # Absolute numbers on a shared machine are noise; the ratios are not.
-# Usage: bench/vs_goka.sh [goka-cli] [messages]
+# Usage: bench/vs_goka.sh [goka-cli] [messages]   (SKIP_EMBEDDED=1: the real Kafka only)
 set -euo pipefail
 CLI=$(realpath "${1:-build/goka-cli}")
 N=${2:-1000000}
@@ -136,6 +136,7 @@ bench() {
 }
 
 # On the embedded broker: every topic created up front.
+if [ "${SKIP_EMBEDDED:-0}" != 1 ]; then
 topics=(-t "emit-cli:$PARTS" -t "emit-go:$PARTS")
 for t in "${tables[@]}"; do topics+=(-t "$t-table:$PARTS"); done
 "$CLI" broker "${topics[@]}" --address-file "$work/address" >/dev/null 2>&1 &
@@ -145,6 +146,7 @@ for _ in $(seq 200); do [ -s "$work/address" ] && break; sleep 0.05; done
 B=$(cat "$work/address") X=""
 bench "the embedded broker"
 kill "$broker"; wait "$broker" 2>/dev/null || true; broker=""
+fi
 
 # On a real Kafka, when there is one.
 B=${GOKA_TEST_BROKERS:-}
