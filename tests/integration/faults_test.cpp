@@ -1,7 +1,7 @@
 // Processors, views and emitters against a broker that fails on purpose (the
 // embedded broker's fault control): a broker down for 5 s in the middle of a
-// run, produce requests that fail, a slow broker. Each test returns at once
-// against a real cluster (GOKA_TEST_BROKERS), which cannot be made to fail.
+// run, produce requests that fail, a slow broker. Each test is skipped against
+// a real cluster (GOKA_TEST_BROKERS), which cannot be made to fail.
 //
 // GOKA_TEST_LOG=1 shows libgoka's and librdkafka's log lines on stderr;
 // GOKA_TEST_LOG=cgrp,topic (librdkafka's debug contexts) adds its debug lines.
@@ -258,7 +258,7 @@ int64_t total(const goka::Processor& processor, int users) {
 
 TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot take a real cluster down
+  cluster.require_embedded("takes broker 1 down");
   const int users = 20;
   std::string group = goka::test::Cluster::unique("outage-count");
   std::string clicks = cluster.topic("outage-clicks", 4);
@@ -326,7 +326,7 @@ TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults
 
 TEST_CASE("faults: a following view survives its broker being down for 5 s", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot take a real cluster down
+  cluster.require_embedded("takes broker 1 down");
   const int users = 30;
   std::string topic = cluster.topic("outage-view", 4);
   {
@@ -414,7 +414,7 @@ TEST_CASE("faults: a following view survives its broker being down for 5 s", "[f
 
 TEST_CASE("faults: a failing produce stops a processor without committing past it", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot make a real cluster fail
+  cluster.require_embedded("makes produce requests fail");
   const int users = 5;
   std::string group = goka::test::Cluster::unique("failing-count");
   std::string table = group + "-table";
@@ -497,7 +497,7 @@ TEST_CASE("faults: a failing produce stops a processor without committing past i
 
 TEST_CASE("faults: a slow broker with 250 ms round trips delays but loses nothing", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot slow a real cluster down
+  cluster.require_embedded("slows broker 1 down");
   auto started = Clock::now();
   const int users = 20;
   std::string group = goka::test::Cluster::unique("slow-count");
