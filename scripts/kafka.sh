@@ -22,7 +22,7 @@
 # within seconds.
 set -euo pipefail
 
-KAFKA_VERSION=3.9.1
+KAFKA_VERSION=${GOKA_KAFKA_VERSION:-3.9.1}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 CACHE=${GOKA_KAFKA_CACHE:-$HOME/.cache/goka-kafka}/$KAFKA_VERSION
 LIBS=$CACHE/libs

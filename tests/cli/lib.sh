@@ -40,22 +40,19 @@ await() {
 # (compacted when NAME ends in -table, as Goka's tables are) and exports
 # GOKA_BROKERS. Skips the test on a machine without Java 17 or Maven.
 start_kafka() {
-  local why
+  local why topics=()
   why=$(bash "$SRC/scripts/kafka.sh" check) || skip "the real-Kafka tier needs Java 17 and Maven: $why"
+  while [ $# -gt 0 ]; do
+    case "$1" in
+      -t | --topic) topics+=("$2"); shift 2 ;;
+      *) skip "start_broker $1: an option of the embedded broker" ;;
+    esac
+  done
   KAFKA_DIR=$WORK/kafka
   GOKA_BROKERS=$(bash "$SRC/scripts/kafka.sh" start "$KAFKA_DIR")
   export GOKA_BROKERS
-  while [ $# -gt 0 ]; do
-    case "$1" in
-      -t | --topic)
-        local compact=()
-        case "${2%:*}" in *-table) compact=(--compact) ;; esac
-        "$CLI" topics create "$2" "${compact[@]}" >/dev/null
-        shift 2
-        ;;
-      *) skip "start_broker $1: an embedded broker's option" ;;
-    esac
-  done
+  [ ${#topics[@]} -eq 0 ] ||
+    "${GOKA_CREATE_TOPICS:?GOKA_CREATE_TOPICS must point at goka-test-create-topics}" "$GOKA_BROKERS" "${topics[@]}"
 }
 
 # Starts an embedded broker with the given arguments and exports GOKA_BROKERS
