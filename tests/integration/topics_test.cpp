@@ -158,3 +158,20 @@ TEST_CASE("topic reader: following sees records written later") {
   REQUIRE(out.size() == 1);
   CHECK(*out[0].value == "later");
 }
+
+TEST_CASE("topic manager: an emitter to a missing topic has the broker create it") {
+  // A real Kafka answers the request that makes it create the topic with
+  // "unknown topic" and knows it a moment later; the emitter waits for that.
+  goka::test::Cluster cluster;
+  std::string topic = goka::test::Cluster::unique("auto-created");
+  goka::TopicManager tm(cluster.options());
+  REQUIRE_FALSE(tm.exists(topic));
+  goka::Emitter emitter(topic, cluster.options());
+  emitter.emit("k", "v");
+  CHECK(emitter.finish().acknowledged == 1);
+  CHECK(tm.exists(topic));
+  goka::TopicReader reader(topic, {}, cluster.options());
+  auto records = read_all(reader);
+  REQUIRE(records.size() == 1);
+  CHECK(records[0].value == std::optional<std::string>("v"));
+}
