@@ -55,7 +55,8 @@ TEST_CASE("topic configs: a real cluster tells compact for a table, and one requ
   REQUIRE(policies.size() == 2);  // the missing topic is left out
   CHECK(policies[table] == "compact");
   CHECK(policies[stream] != "compact");  // the broker's default, normally "delete"
-  const goka::TopicInfo* info = find(tm.topics(), table);
+  std::vector<goka::TopicInfo> topics = tm.topics();  // find() points into it
+  const goka::TopicInfo* info = find(topics, table);
   REQUIRE(info != nullptr);
   CHECK(info->cleanup_policy == "compact");
 }
