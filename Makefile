@@ -26,20 +26,27 @@ build: deps $(BUILD)/build.ninja
 demo: build
 	bash scripts/demo.sh $(BUILD)/goka-cli
 
+CTEST = cd $(BUILD) && status=0 && ctest --output-on-failure -j $(JOBS)
+# After ctest: every skipped test with its reason (ctest shows skips without
+# one), then ctest's exit status.
+SKIPS = ; awk '/^[0-9]+\/[0-9]+ Test: /{sub(/^[0-9]+\/[0-9]+ Test: /, ""); name=$$0} \
+	/^goka-test: skipped: /{sub(/^goka-test: skipped: /, ""); print "skipped: " name ": " $$0}' \
+	Testing/Temporary/LastTest.log; exit $$status
+
 test: build kafka-check
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	$(CTEST) || status=$$? $(SKIPS)
 	$(MAKE) --no-print-directory test-asan
 
 test-unit: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L unit
+	$(CTEST) -L unit || status=$$? $(SKIPS)
 
 # Integration and CLI tests on the embedded broker.
 test-embedded: build
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L 'integration|cli' -LE kafka
+	$(CTEST) -L 'integration|cli' -LE kafka || status=$$? $(SKIPS)
 
 # Integration and CLI tests on a real Apache Kafka.
 test-kafka: build kafka-check
-	cd $(BUILD) && ctest --output-on-failure -j $(JOBS) -L kafka
+	$(CTEST) -L kafka || status=$$? $(SKIPS)
 
 # Says so when the real-Kafka tier will be skipped, and why.
 kafka-check:
