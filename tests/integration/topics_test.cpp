@@ -175,3 +175,19 @@ TEST_CASE("topic manager: an emitter to a missing topic has the broker create it
   REQUIRE(records.size() == 1);
   CHECK(records[0].value == std::optional<std::string>("v"));
 }
+
+TEST_CASE("topic manager: a topic just created answers its watermarks at once") {
+  // A real Kafka names a new partition's leader before that leader serves
+  // (it answers "not leader" for a moment): what a processor's first look at
+  // its new table topic meets.
+  goka::test::Cluster cluster;
+  goka::TopicManager tm(cluster.options());
+  for (int i = 0; i < 5; ++i) {
+    std::string topic = cluster.topic("fresh", 8);
+    for (int32_t p = 0; p < 8; ++p) {
+      goka::Watermarks w = tm.watermarks(topic, p);
+      CHECK(w.low == 0);
+      CHECK(w.high == 0);
+    }
+  }
+}

@@ -96,9 +96,19 @@ std::optional<int32_t> KafkaAdmin::partitions(const std::string& topic, bool aut
 
 Watermarks KafkaAdmin::watermarks(const std::string& topic, int32_t partition) {
   Watermarks w;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(),
-                                                             partition, &w.low, &w.high,
-                                                             timeout_ms());
+  // A partition that is moving, or just created, may briefly answer "not
+  // leader" (a real Kafka: its leader is in the metadata before it serves);
+  // librdkafka learns the new leader meanwhile. Other errors fail at once.
+  auto deadline = std::chrono::steady_clock::now() + events_->options().timeout;
+  rd_kafka_resp_err_t err;
+  while (true) {
+    err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low,
+                                           &w.high, timeout_ms());
+    bool moving = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                  err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    if (!moving || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry backoff
+  }
   if (err) {
     throw_kafka_error(err, "cannot get watermarks", *events_,
                       {.topic = topic, .partition = partition});
