@@ -14,7 +14,9 @@
 # Central once per machine, through scripts/kafka/pom.xml, into
 # ${GOKA_KAFKA_CACHE:-~/.cache/goka-kafka}/VERSION/libs. Nothing else is
 # downloaded. Environment: GOKA_KAFKA_HEAP (default -Xmx512m),
-# GOKA_KAFKA_START_TIMEOUT (seconds, default 120).
+# GOKA_KAFKA_START_TIMEOUT (seconds, default 120), GOKA_KAFKA_OWNER (a pid:
+# the broker is stopped and its DIR removed once that process is gone, even
+# when it was killed before it could run `stop`).
 #
 # The configuration suits tests, not production: replication factor 1,
 # group.initial.rebalance.delay.ms=0 (a real cluster waits 3 s for a new group's
@@ -27,7 +29,7 @@ set -euo pipefail
 # logs nothing: scripts/kafka/pom.xml brings Log4j 2's binding for 4.x).
 KAFKA_VERSION=${GOKA_KAFKA_VERSION:-4.4.0}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-CACHE=${GOKA_KAFKA_CACHE:-$HOME/.cache/goka-kafka}/$KAFKA_VERSION
+CACHE=${GOKA_KAFKA_CACHE:-${XDG_CACHE_HOME:-${HOME:-/tmp}/.cache}/goka-kafka}/$KAFKA_VERSION
 LIBS=$CACHE/libs
 HEAP=${GOKA_KAFKA_HEAP:--Xmx512m -Xms128m}
 START_TIMEOUT=${GOKA_KAFKA_START_TIMEOUT:-120}
@@ -158,6 +160,22 @@ start_once() {
     sleep 0.5
   done
   echo "127.0.0.1:$port" >"$dir/address"
+  [ -z "${GOKA_KAFKA_OWNER:-}" ] || watch_owner "$GOKA_KAFKA_OWNER" "$pid" "$dir"
+}
+
+# Stops the broker $2 and removes $3 once process $1 is gone (polling, in the
+# background, detached from this script's output).
+watch_owner() {
+  local owner=$1 pid=$2 dir=$3
+  (
+    while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -9 "$pid" 2>/dev/null || true
+      rm -rf "$dir"
+    fi
+  ) </dev/null >/dev/null 2>&1 8>&- &
 }
 
 start() {

@@ -49,7 +49,8 @@ start_kafka() {
     esac
   done
   KAFKA_DIR=$WORK/kafka
-  GOKA_BROKERS=$(bash "$SRC/scripts/kafka.sh" start "$KAFKA_DIR")
+  # GOKA_KAFKA_OWNER: the broker goes when this test does, even when killed.
+  GOKA_BROKERS=$(GOKA_KAFKA_OWNER=$$ bash "$SRC/scripts/kafka.sh" start "$KAFKA_DIR")
   export GOKA_BROKERS
   [ ${#topics[@]} -eq 0 ] ||
     "${GOKA_CREATE_TOPICS:?GOKA_CREATE_TOPICS must point at goka-test-create-topics}" "$GOKA_BROKERS" "${topics[@]}"
