@@ -17,7 +17,8 @@ case "$1" in
       echo "goka-test: skipped: $(cat "$dir/skip")"
       exit 77
     fi
-    echo "Apache Kafka at $(bash "$kafka" start "$dir")"
+    # Owned by ctest: a run killed before its cleanup leaves no broker behind.
+    echo "Apache Kafka at $(GOKA_KAFKA_OWNER=$PPID bash "$kafka" start "$dir")"
     ;;
   stop) bash "$kafka" stop "$dir" ;;
   *) echo "usage: tier.sh start|stop DIR" >&2; exit 2 ;;
