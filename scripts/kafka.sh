@@ -138,7 +138,12 @@ start_once() {
   [ "$port" != "$cport" ] || return 1
   rm -rf "$dir/data"
   write_config "$dir" "$port" "$cport"
-  cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  # A random UUID in URL-safe base64, as Kafka's own: never starting with
+  # "-", which the format tool would take for an option (as Kafka avoids).
+  cluster_id=-
+  while [ "${cluster_id#-}" != "$cluster_id" ]; do
+    cluster_id=$(head -c 16 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=')
+  done
   java_command "$dir"
   "${JAVA[@]}" kafka.tools.StorageTool format -t "$cluster_id" -c "$dir/server.properties" \
     >"$dir/format.log" 2>&1 || die "formatting $dir/data failed: $(tail -5 "$dir/format.log")"
