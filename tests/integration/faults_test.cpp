@@ -614,7 +614,9 @@ TEST_CASE("faults: members joining and leaving mid-run count every click once", 
         return true;
       },
       60s);
-  INFO("counts " << counts_of(second, users));
+  std::string want;
+  for (const auto& [key, count] : expected) want += count + " ";
+  INFO("counts " << counts_of(second, users) << "expected " << want);
   CHECK(exact);
   CHECK(eventually([&] { return committed_all(cluster, group, clicks); }, 30s));
   CHECK(second.stats().commit_errors == 0);
