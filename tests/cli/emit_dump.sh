@@ -1,7 +1,7 @@
 # emit and dump from a shell, with kcat, an independent client, checking what
 # goka-cli wrote and read.
 source "$(dirname "$0")/lib.sh"
-start_broker -t clicks:8 -t copy:8 -t bad:2 -t table:4 -t raw:1
+start_broker -t clicks:8 -t copy:8 -t bad:2 -t table:4 -t raw:1 -t times:2
 K="kcat -b $GOKA_BROKERS -q"
 
 # --- emit: one message from arguments, Goka's partition, value compacted.
@@ -47,6 +47,19 @@ run 0 "$CLI" dump clicks -p "$p" -o 1 -c 1 --format '%o|%k|%t\n'
 grep -qE "^1\|user-[0-9]+\|clicks$" "$WORK/out" || fail "dump -o 1: $(cat "$WORK/out")"
 run 2 "$CLI" dump clicks -o yesterday
 error_line
+
+# --- dump -o s@MS: from the first record at or after a time, in every
+# partition (a real Kafka looks the offsets up by time).
+base=1700000000000
+for i in $(seq 0 9); do
+  printf '{"key":"t-%d","value":%d,"timestamp":%d}\n' $((i % 3)) "$i" $((base + i * 1000))
+done | "$CLI" -q emit times
+run 0 "$CLI" dump times -o "s@$((base + 6500))" --format '%s\n'
+same "$(sort -n "$WORK/out" | tr '\n' ' ')" "7 8 9 " "dump -o s@MS"
+run 0 "$CLI" dump times -o "s@$((base + 2000))" --format '%t %s\n'
+same "$(sort -k2 -n "$WORK/out" | head -1)" "times 2" "dump -o s@MS at a record's time"
+run 0 "$CLI" dump times -o "s@$((base + 20000))"
+out_empty
 
 # --- replay: dump | emit keeps key, value, headers and timestamp.
 run 0 "$CLI" emit clicks hdr '"h"' -H trace=abc -H span=1

@@ -103,6 +103,10 @@ page "wait 5 shown('error') && text('error').startsWith('cannot fetch /stats')"
 page_is "window.sameDocument === true" true
 
 # A view of the group table: one record per click, and it follows the table.
+# A real Kafka's log cleaner may have compacted the table already: there the
+# view reads fewer records, and its high watermarks count the clicks.
+column=5
+if real_kafka; then column=3; fi
 "$CLI" -v view counts-table --serve 127.0.0.1:0 2>"$WORK/view.err" >"$WORK/view.out" 7>&- 8>&- &
 view=$!
 PIDS+=("$view")
@@ -111,14 +115,18 @@ if [ -z "$url" ]; then
   fail "view does not serve: $(cat "$WORK/view.err")"
 else
   page "open $url"
-  page "wait 10 num('total-processed') === 70"
+  page "wait 10 rows().length === 4 && rows().every((tr) => cells(tr)[1] === 'running')"
+  page "wait 10 JSON.stringify(rows().map((tr) => [tr.dataset.partition, cells(tr)[$column]])) ===
+    '$(expected_rows 0 70)'"
   page_is "text('title')" '"view counts-table"'
-  page_is "rows().map((tr) => [tr.dataset.partition, cells(tr)[5]])" "$(expected_rows 0 70)"
   page_is "num('total-lag')" 0
   page_is "shown('error')" false
   page "eval window.sameDocument = true"
+  page "eval num('total-processed')"
+  processed=$ANSWER
+  real_kafka || same "$processed" 70 "records the view read"
   printf 'user-0\t100\nuser-1\t100\n' | "$CLI" -q emit counts-table --input kv
-  page "wait 10 num('total-processed') === 72"
+  page "wait 10 num('total-processed') === $((processed + 2))"
   page_is "window.sameDocument === true" true
 fi
 

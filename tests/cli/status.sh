@@ -24,6 +24,24 @@ run 0 "$CLI" status counts
 grep -qE "^total +40 +43 +3$" "$WORK/out" || fail "status table: $(cat "$WORK/out")"
 grep -q "counts-table: high watermark 40" "$WORK/out" || fail "no table line"
 
+# topics: partition counts, and the cleanup policy where the broker tells it
+# (a real Kafka through DescribeConfigs; the embedded broker never does).
+run 0 "$CLI" topics
+if real_kafka; then policy_table=compact policy_stream=delete; else policy_table=- policy_stream=-; fi
+grep -qxF "$(printf 'counts-table\t2\t%s' "$policy_table")" "$WORK/out" || fail "topics: $(cat "$WORK/out")"
+grep -qxF "$(printf 'clicks\t2\t%s' "$policy_stream")" "$WORK/out" || fail "topics: $(cat "$WORK/out")"
+
+# A real Kafka creates a new group's table (compacted) and loop topics with
+# the input's partition count (CreateTopics); the embedded broker cannot.
+if real_kafka; then
+  run 0 "$CLI" run-group fresh -i clicks --op count --loop --until-idle 1
+  run 0 "$CLI" topics
+  grep -qxF "$(printf 'fresh-table\t2\tcompact')" "$WORK/out" || fail "group table: $(cat "$WORK/out")"
+  grep -qxF "$(printf 'fresh-loop\t2\tdelete')" "$WORK/out" || fail "loop topic: $(cat "$WORK/out")"
+  run 0 "$CLI" view fresh-table user-1
+  out_is '{"key":"user-1","value":13}'
+fi
+
 run 3 "$CLI" status no-such-group
 error_line
 finish

@@ -1,7 +1,9 @@
 // Processors, views and emitters against a broker that fails on purpose (the
 // embedded broker's fault control): a broker down for 5 s in the middle of a
-// run, produce requests that fail, a slow broker. Each test returns at once
+// run, produce requests that fail, a slow broker. Each of these is skipped
 // against a real cluster (GOKA_TEST_BROKERS), which cannot be made to fail.
+// And on a real cluster only: group members that join and leave in the
+// middle of a run (rebalances, commits while the group rebalances).
 //
 // GOKA_TEST_LOG=1 shows libgoka's and librdkafka's log lines on stderr;
 // GOKA_TEST_LOG=cgrp,topic (librdkafka's debug contexts) adds its debug lines.
@@ -258,7 +260,7 @@ int64_t total(const goka::Processor& processor, int users) {
 
 TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot take a real cluster down
+  cluster.require_embedded("takes broker 1 down");
   const int users = 20;
   std::string group = goka::test::Cluster::unique("outage-count");
   std::string clicks = cluster.topic("outage-clicks", 4);
@@ -326,7 +328,7 @@ TEST_CASE("faults: a processor survives its broker being down for 5 s", "[faults
 
 TEST_CASE("faults: a following view survives its broker being down for 5 s", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot take a real cluster down
+  cluster.require_embedded("takes broker 1 down");
   const int users = 30;
   std::string topic = cluster.topic("outage-view", 4);
   {
@@ -414,7 +416,7 @@ TEST_CASE("faults: a following view survives its broker being down for 5 s", "[f
 
 TEST_CASE("faults: a failing produce stops a processor without committing past it", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot make a real cluster fail
+  cluster.require_embedded("makes produce requests fail");
   const int users = 5;
   std::string group = goka::test::Cluster::unique("failing-count");
   std::string table = group + "-table";
@@ -497,7 +499,7 @@ TEST_CASE("faults: a failing produce stops a processor without committing past i
 
 TEST_CASE("faults: a slow broker with 250 ms round trips delays but loses nothing", "[faults]") {
   goka::test::Cluster cluster;
-  if (!cluster.embedded()) return;  // cannot slow a real cluster down
+  cluster.require_embedded("slows broker 1 down");
   auto started = Clock::now();
   const int users = 20;
   std::string group = goka::test::Cluster::unique("slow-count");
@@ -544,4 +546,81 @@ TEST_CASE("faults: a slow broker with 250 ms round trips delays but loses nothin
   CHECK(table_of(cluster, table) == counts(users, 10));
   // Slower, not stuck: bounded well below the client timeouts piling up.
   CHECK(seconds_since(started) < 40.0);
+}
+
+namespace {
+
+// Processed messages of the partitions processor owns now.
+int64_t processed(const goka::Processor& processor) {
+  int64_t n = 0;
+  for (const auto& p : processor.stats().partitions) n += p.processed;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("faults: members joining and leaving mid-run count every click once", "[faults]") {
+  goka::test::Cluster cluster;
+  // There a partition's owner cannot commit during the rebalance, so its next
+  // owner processes those messages again (at least once, not exactly once).
+  cluster.require_real("the embedded broker refuses commits while a group rebalances");
+  const int users = 20;
+  std::string group = goka::test::Cluster::unique("rebalance-count");
+  std::string clicks = cluster.topic("rebalance-clicks", 4);
+  if (cluster.embedded()) cluster.embedded_broker()->create_topic(group + "-table", 4);
+  goka::ProcessorOptions options;
+  options.client = client(cluster);
+  Clicker clicker(cluster, clicks, users, 2ms);
+
+  goka::Processor first(click_count(group, clicks), options);
+  Running running_first(first);
+  REQUIRE(eventually([&] { return total(first, users) >= 200 || running_first.ended(); }, 60s));
+  REQUIRE(running_first.error_text().empty());
+
+  // A second member joins while clicks keep coming: the first hands over
+  // partitions, committing what it processed of them during the rebalance.
+  goka::Processor second(click_count(group, clicks), options);
+  Running running_second(second);
+  bool split = eventually(
+      [&] {
+        return (processed(second) > 0 && !first.stats().partitions.empty()) ||
+               running_first.ended() || running_second.ended();
+      },
+      60s);
+  REQUIRE(running_first.error_text().empty());
+  REQUIRE(running_second.error_text().empty());
+  CHECK(split);
+  CHECK(first.stats().partitions.size() + second.stats().partitions.size() == 4);
+  CHECK(first.stats().commit_errors == 0);
+
+  // The first leaves: the second takes over its partitions and goes on.
+  REQUIRE_FALSE(running_first.stop());
+  bool took_over = eventually(
+      [&] { return second.stats().partitions.size() == 4 || running_second.ended(); }, 60s);
+  CHECK(took_over);
+  int64_t before = processed(second);
+  CHECK(eventually([&] { return processed(second) > before + 100 || running_second.ended(); }, 60s));
+  goka::EmitSummary sent = clicker.stop();
+  REQUIRE(sent.failed == 0);
+
+  // Every click counted once: in the second's table, in the table topic, and
+  // committed up to the end.
+  Table expected = clicker.counts();
+  bool exact = eventually(
+      [&] {
+        for (const auto& [key, count] : expected) {
+          if (second.get(key) != std::optional<std::string>(count)) return false;
+        }
+        return true;
+      },
+      60s);
+  std::string want;
+  for (const auto& [key, count] : expected) want += count + " ";
+  INFO("counts " << counts_of(second, users) << "expected " << want);
+  CHECK(exact);
+  CHECK(eventually([&] { return committed_all(cluster, group, clicks); }, 30s));
+  CHECK(second.stats().commit_errors == 0);
+  CHECK(running_second.error_text().empty());
+  CHECK_FALSE(running_second.stop());
+  CHECK(table_of(cluster, group + "-table") == expected);
 }

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <chrono>
 #include <string_view>
 #include <thread>
 
@@ -42,17 +43,37 @@ std::vector<TopicInfo> KafkaAdmin::topics() {
   return out;
 }
 
+namespace {
+
+// How long a topic asked for by name may stay unknown before it counts as
+// missing: a real Kafka (KRaft) answers the request that makes it create the
+// topic with UNKNOWN_TOPIC_OR_PARTITION, and knows the topic a moment later.
+constexpr std::chrono::milliseconds kCreationGrace{3000};
+
+// Whether every partition of the metadata's only topic has a leader.
+bool has_leaders(const rd_kafka_metadata_t& md) {
+  if (md.topic_cnt != 1 || md.topics[0].err || md.topics[0].partition_cnt <= 0) return false;
+  const auto& t = md.topics[0];
+  for (int p = 0; p < t.partition_cnt; ++p) {
+    if (t.partitions[p].leader < 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<int32_t> KafkaAdmin::partitions(const std::string& topic, bool auto_create) {
   if (auto_create) {
-    // A new topic may need a moment before it has partitions and leaders.
-    auto deadline = std::chrono::steady_clock::now() + events_->options().timeout;
+    // A new topic may need a moment before it is known, and then before it
+    // has partitions and leaders.
+    auto start = std::chrono::steady_clock::now();
+    auto deadline = start + events_->options().timeout;
+    auto grace = start + std::min<std::chrono::milliseconds>(kCreationGrace, events_->options().timeout);
     do {
       MetadataPtr md = metadata(&topic);
-      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          md->topics[0].partition_cnt > 0) {
-        return md->topics[0].partition_cnt;
-      }
-      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+      if (has_leaders(*md)) return md->topics[0].partition_cnt;
+      if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART &&
+          std::chrono::steady_clock::now() >= grace) {
         return std::nullopt;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry backoff
@@ -75,9 +96,19 @@ std::optional<int32_t> KafkaAdmin::partitions(const std::string& topic, bool aut
 
 Watermarks KafkaAdmin::watermarks(const std::string& topic, int32_t partition) {
   Watermarks w;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(),
-                                                             partition, &w.low, &w.high,
-                                                             timeout_ms());
+  // A partition that is moving, or just created, may briefly answer "not
+  // leader" (a real Kafka: its leader is in the metadata before it serves);
+  // librdkafka learns the new leader meanwhile. Other errors fail at once.
+  auto deadline = std::chrono::steady_clock::now() + events_->options().timeout;
+  rd_kafka_resp_err_t err;
+  while (true) {
+    err = rd_kafka_query_watermark_offsets(handle_.get(), topic.c_str(), partition, &w.low,
+                                           &w.high, timeout_ms());
+    bool moving = err == RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION ||
+                  err == RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE;
+    if (!moving || std::chrono::steady_clock::now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // retry backoff
+  }
   if (err) {
     throw_kafka_error(err, "cannot get watermarks", *events_,
                       {.topic = topic, .partition = partition});
@@ -237,6 +268,21 @@ void KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
       throw Error(Errc::kafka, "cannot create topic",
                   {.topic = topic, .detail = why ? why : rd_kafka_err2str(err)});
     }
+  }
+  await_visible(topic);
+}
+
+void KafkaAdmin::await_visible(const std::string& topic) {
+  // CreateTopics answers once the controller has the topic; the broker that
+  // answers metadata (and fetches, and produces) may learn of it a moment
+  // later. Asking by name is harmless now: the topic exists.
+  auto deadline = std::chrono::steady_clock::now() + events_->options().timeout;
+  while (!has_leaders(*metadata(&topic))) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw_kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT, "created topic has no partition leaders yet",
+                        *events_, {.topic = topic});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // retry backoff
   }
 }
 

@@ -15,9 +15,15 @@ class KafkaAdmin final : public core::Admin {
   explicit KafkaAdmin(const ClientOptions& options);
 
   std::vector<TopicInfo> topics() override;
+  // With auto_create, a topic still unknown 3 s after the first request (at
+  // most options.timeout) counts as missing: a real Kafka answers the
+  // request that makes it create a topic with "unknown topic".
   std::optional<int32_t> partitions(const std::string& topic, bool auto_create) override;
   Watermarks watermarks(const std::string& topic, int32_t partition) override;
   int64_t offset_for_time(const std::string& topic, int32_t partition, int64_t ms) override;
+  // Returns once the broker answers metadata for the new topic with a leader
+  // for every partition, so that what follows (a producer, a reader, a
+  // partition count) finds it; Errc::timeout after options.timeout.
   void create_topic(const std::string& topic, int32_t partitions, const Properties& config) override;
   // On the embedded broker (which never answers DescribeConfigs): {} at once.
   std::map<std::string, std::string> cleanup_policies(const std::vector<std::string>& topics) override;
@@ -25,6 +31,8 @@ class KafkaAdmin final : public core::Admin {
                                               std::vector<core::TopicPartition> partitions) override;
 
  private:
+  // Waits until topic has a leader for every partition (see create_topic).
+  void await_visible(const std::string& topic);
   // Metadata of every topic (never auto-creates one), or of topic alone.
   MetadataPtr metadata(const std::string* topic = nullptr);
   int timeout_ms() const { return static_cast<int>(events_->options().timeout.count()); }
