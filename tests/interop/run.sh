@@ -2,7 +2,8 @@
 # Runs the Go Goka interop tests (this directory's Go module) against goka-cli.
 # Usage: run.sh embedded|kafka
 #   embedded  on goka-cli's embedded broker, which the tests start themselves
-#   kafka     on the cluster in GOKA_TEST_BROKERS (skipped when it is unset)
+#   kafka     on the cluster in GOKA_TEST_BROKERS, else the one whose address
+#             is in the file GOKA_TEST_BROKERS_FILE (skipped without either)
 # GOKA_CLI must point at goka-cli. Exits 77 (ctest's SKIP_RETURN_CODE) when Go
 # is missing or there is no cluster to run on. The first run downloads Go Goka
 # and its dependencies through the Go module proxy into Go's module cache.
@@ -14,14 +15,19 @@ GOKA_CLI=$(realpath "$GOKA_CLI")
 export GOKA_CLI
 
 if ! command -v go >/dev/null 2>&1; then
-  echo "SKIPPED: Go is not installed (the interop tests need Go 1.26.5 or newer, as Go Goka v1.1.17 does)"
+  echo "goka-test: skipped: Go is not installed (the interop tests need Go 1.26.5 or newer, as Go Goka v1.1.17 does)"
   exit $SKIP
 fi
 case "$mode" in
   embedded) export GOKA_TEST_BROKERS= ;;
   kafka)
+    # The real-Kafka tier's broker (its ctest fixture writes the address).
+    if [ -z "${GOKA_TEST_BROKERS:-}" ] && [ -s "${GOKA_TEST_BROKERS_FILE:-/nonexistent}" ]; then
+      GOKA_TEST_BROKERS=$(cat "$GOKA_TEST_BROKERS_FILE")
+      export GOKA_TEST_BROKERS
+    fi
     if [ -z "${GOKA_TEST_BROKERS:-}" ]; then
-      echo "SKIPPED: GOKA_TEST_BROKERS is not set (no real Kafka to run on)"
+      echo "goka-test: skipped: no real Kafka to run on (GOKA_TEST_BROKERS unset, no fixture address)"
       exit $SKIP
     fi ;;
   *) echo "usage: $0 embedded|kafka" >&2; exit 2 ;;
