@@ -6,23 +6,72 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <thread>
+#include <utility>
 
 #include "goka/error.hpp"
 
 extern char** environ;
 
 namespace goka::cli {
+namespace {
+
+// A file descriptor closed when it goes, unless released.
+class UniqueFd {
+ public:
+  UniqueFd() = default;
+  explicit UniqueFd(int fd) : fd_(fd) {}
+  ~UniqueFd() { reset(); }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+
+  int get() const { return fd_; }
+  int release() { return std::exchange(fd_, -1); }
+  void reset() {
+    if (fd_ >= 0) close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+// A pipe: read end and write end.
+struct Pipe {
+  UniqueFd read, write;
+};
+
+// Throws Errc::runtime naming what failed; nothing stays open.
+Pipe make_pipe() {
+  int fds[2];
+  if (pipe(fds) != 0) {
+    throw Error(Errc::runtime, "cannot create pipes for --exec", {.detail = std::strerror(errno)});
+  }
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+// Takes fd over into a FILE* (mode "r" or "w"); fd is closed if that fails.
+FILE* open_stream(UniqueFd& fd, const char* mode) {
+  FILE* stream = fdopen(fd.get(), mode);
+  if (stream != nullptr) fd.release();
+  return stream;
+}
+
+}  // namespace
 
 ExecHandler::ExecHandler(const std::string& command) : command_(command) {
-  int in[2], out[2];
-  if (pipe(in) != 0 || pipe(out) != 0) throw Error(Errc::runtime, "cannot create pipes for --exec");
+  Pipe in = make_pipe();   // our writes, its stdin
+  Pipe out = make_pipe();  // its stdout, our reads
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, in[0], STDIN_FILENO);
-  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
-  for (int fd : {in[0], in[1], out[0], out[1]}) posix_spawn_file_actions_addclose(&actions, fd);
+  posix_spawn_file_actions_adddup2(&actions, in.read.get(), STDIN_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out.write.get(), STDOUT_FILENO);
+  for (int fd : {in.read.get(), in.write.get(), out.read.get(), out.write.get()}) {
+    posix_spawn_file_actions_addclose(&actions, fd);
+  }
   // goka-cli blocks SIGINT/SIGTERM and ignores SIGPIPE; the handler gets the
   // defaults back.
   posix_spawnattr_t attr;
@@ -40,19 +89,28 @@ ExecHandler::ExecHandler(const std::string& command) : command_(command) {
   int rc = posix_spawn(&pid_, "/bin/sh", &actions, &attr, const_cast<char**>(argv), environ);
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
-  close(in[0]);
-  close(out[1]);
+  in.read.reset();  // the handler's ends
+  out.write.reset();
   if (rc != 0) {
-    close(in[1]);
-    close(out[0]);
-    throw Error(Errc::runtime, "cannot start the --exec handler", {.detail = command});
+    pid_ = -1;
+    throw Error(Errc::runtime, "cannot start the --exec handler",
+                {.detail = fmt::format("{}: {}", command, std::strerror(rc))});
   }
-  to_ = fdopen(in[1], "w");
-  from_ = fdopen(out[0], "r");
+  to_ = open_stream(in.write, "w");
+  from_ = open_stream(out.read, "r");
+  if (to_ == nullptr || from_ == nullptr) {
+    const int error = errno;
+    stop();
+    throw Error(Errc::runtime, "cannot open the pipes of the --exec handler",
+                {.detail = fmt::format("{}: {}", command, std::strerror(error))});
+  }
 }
 
-ExecHandler::~ExecHandler() {
+ExecHandler::~ExecHandler() { stop(); }
+
+void ExecHandler::stop() {
   if (to_ != nullptr) fclose(to_);
+  to_ = nullptr;
   if (pid_ > 0) {
     int status = 0;
     for (int i = 0; i < 20 && waitpid(pid_, &status, WNOHANG) == 0; ++i) {
@@ -62,8 +120,10 @@ ExecHandler::~ExecHandler() {
         waitpid(pid_, &status, 0);
       }
     }
+    pid_ = -1;
   }
   if (from_ != nullptr) fclose(from_);
+  from_ = nullptr;
 }
 
 void ExecHandler::died(const std::string& what) {

@@ -34,6 +34,9 @@ class ExecHandler {
 
  private:
   [[noreturn]] void died(const std::string& what);
+  // Closes its stdin, gives it a moment to exit, then kills it; closes its
+  // stdout. Idempotent.
+  void stop();
 
   std::string command_;
   pid_t pid_ = -1;

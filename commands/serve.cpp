@@ -3,10 +3,10 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
-#include <atomic>
 #include <charconv>
-#include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 
 #include "cli/global_options.hpp"
@@ -61,8 +61,20 @@ struct Server::State {
   ServeSource source;
   httplib::Server http;
   int port = 0;
-  std::atomic<bool> ended{false};
   std::thread thread;
+
+  // Whether the listening thread got as far as serving (stop() only stops
+  // a server that is running) or ended without.
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool running = false;  // guarded by mutex
+  bool ended = false;    // guarded by mutex
+
+  void set(bool State::*flag) {
+    std::lock_guard lock(mutex);
+    this->*flag = true;
+    changed.notify_all();
+  }
 };
 
 Server::Server(const std::string& address, ServeSource source) : state_(std::make_unique<State>()) {
@@ -72,7 +84,13 @@ Server::Server(const std::string& address, ServeSource source) : state_(std::mak
   // A few threads answer; an idle kept-alive connection (a monitor page
   // between refreshes) holds one for at most a second. The library takes
   // ownership of the queue it is given.
-  s.http.new_task_queue = [] { return new httplib::ThreadPool(4); };
+  // httplib makes the queue when listening starts, once is_running() holds:
+  // from then on, stop() stops it.
+  s.http.new_task_queue = [&s] {
+    auto* pool = new httplib::ThreadPool(4);
+    s.set(&State::running);
+    return pool;
+  };
   s.http.set_keep_alive_timeout(1);
   // SO_REUSEADDR only: the library's default SO_REUSEPORT would let a second
   // process listen on the same port and take half of the requests.
@@ -143,11 +161,12 @@ Server::Server(const std::string& address, ServeSource source) : state_(std::mak
   }
   s.thread = std::thread([&s] {
     s.http.listen_after_bind();
-    s.ended = true;
+    s.set(&State::ended);
   });
-  // stop() only stops a server that is listening already.
-  while (!s.http.is_running() && !s.ended)
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  {
+    std::unique_lock lock(s.mutex);
+    s.changed.wait(lock, [&s] { return s.running || s.ended; });
+  }
   // Said unless -q: the user needs the address (port 0 picks one).
   const bool v6 = endpoint.host.find(':') != std::string::npos;
   if (global_options().quiet == 0) {

@@ -1,10 +1,10 @@
 # run-group from a shell: Goka's click count (exact, restarts, two instances,
-# kill -9), --exec handlers (join, lookup, loopback, emits), and failures that
+# kill -9 mid-backlog), --exec handlers (join, lookup, loopback, emits), and failures that
 # stop the group without committing past them. kcat checks the table topic.
 source "$(dirname "$0")/lib.sh"
 start_broker -t clicks:4 -t counts-table:4 -t counts2-table:4 -t users:4 -t profiles-table:4 \
   -t enriched-table:4 -t enriched-loop:4 -t out:4 -t regions-table:1 -t bad:2 -t bad-table:2 \
-  -t dead-table:4 -t twice-table:4
+  -t dead-table:4 -t twice-table:4 -t backlog:4
 K="kcat -b $GOKA_BROKERS -q"
 
 clicks() {  # clicks N: N clicks spread over user-0..user-9
@@ -59,20 +59,60 @@ done
 expected=$(for u in 0 1 2 3 4 5 6 7 8 9; do printf '{"key":"user-%d","value":40} ' $u; done)
 same "$(table counts2-table)" "$expected" "counts of two instances"
 
-# --- kill -9 in the middle, several times, then a clean run: nothing lost.
+# --- kill -9 mid-backlog, three times, then a clean run: no key is counted
+# less often than it was clicked; what was counted twice is reported. The
+# counting handler takes 5 ms a message, so the backlog takes seconds: each
+# kill comes once the group committed more than before and is checked to
+# have left part of the backlog uncommitted. LevelDB storage, as in real use.
 # A killed member is replaced once its session expires: 6 s, not the default 10 s.
+backlog=1200
+for i in $(seq 1 $backlog); do printf 'user-%d\t{}\n' $((i % 10)); done |
+  "$CLI" -q emit backlog --input kv
+cat >"$WORK/slow_count.py" <<'PY'
+import json, sys, time
+pause = float(sys.argv[1])
+for line in sys.stdin:
+    request = json.loads(line)
+    time.sleep(pause)
+    print(json.dumps({"state": (request["state"] or 0) + 1}), flush=True)
+PY
+# One instance of group twice: "${twice[@]}" --exec "python3 $WORK/slow_count.py SECONDS".
+twice=("$CLI" -q -X session.timeout.ms=6000 run-group twice -i backlog --storage "$WORK/twice")
+committed() {  # the offsets group twice committed, summed over the partitions
+  "$CLI" status twice --json 2>/dev/null |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["total"]["committed"])' 2>/dev/null ||
+    echo 0
+}
+progressed() { [ "$(committed)" -gt "$1" ]; }
+last=0
 for round in 1 2 3; do
-  clicks 100
-  "$CLI" -q -X session.timeout.ms=6000 run-group twice -i clicks --op count &
-  pid=$!
-  await "[ -n \"\$($K -C -t twice-table -e -c 1 -f '%k' 2>/dev/null)\" ]" 30
+  "${twice[@]}" --exec "python3 $WORK/slow_count.py 0.005" 2>>"$WORK/twice.err" &
+  pid=$!  # goka-cli itself: kill -9 must hit it, not a subshell
+  await "progressed $last" 60 || fail "kill round $round: nothing committed within 60 s"
   kill -9 $pid
   wait $pid 2>/dev/null || true
+  now=$(committed)
+  [ "$now" -lt "$backlog" ] || fail "kill round $round came after the backlog was done ($now)"
+  [ "$now" -gt "$last" ] || fail "kill round $round: committed went from $last to $now"
+  echo "kill -9 round $round: killed with $now of $backlog committed" >&2
+  last=$now
 done
-run 0 "$CLI" -X session.timeout.ms=6000 run-group twice -i clicks --op count --until-idle 1
-total=$("$CLI" dump twice-table --table | python3 -c 'import json,sys; print(sum(json.loads(l)["value"] for l in sys.stdin))')
-[ "$total" -ge 600 ] || fail "clicks lost after kill -9: counted $total of 600"
-echo "kill -9 x3: counted $total for 600 clicks ($((total - 600)) counted twice, at least once)" >&2
+run 0 "${twice[@]}" --exec "python3 $WORK/slow_count.py 0" --until-idle 1
+[ "$(committed)" -eq "$backlog" ] || fail "the clean run did not commit the backlog: $(committed)"
+$K -C -t backlog -e -f '%k\n' >"$WORK/clicked"
+"$CLI" dump twice-table --table >"$WORK/counted"
+python3 - "$WORK/clicked" "$WORK/counted" <<'PY' || fail "clicks lost after kill -9"
+import collections, json, sys
+clicked = collections.Counter(line.strip() for line in open(sys.argv[1]) if line.strip())
+counted = {r["key"]: r["value"] for r in map(json.loads, open(sys.argv[2]))}
+lost = {k: (n, counted.get(k, 0)) for k, n in clicked.items() if counted.get(k, 0) < n}
+twice = sum(counted.values()) - sum(clicked.values())
+print(f"kill -9 x3: {sum(counted.values())} counted for {sum(clicked.values())} clicks "
+      f"({twice} counted twice)", file=sys.stderr)
+if lost:
+    print(f"keys counted less than clicked (clicked, counted): {lost}", file=sys.stderr)
+sys.exit(1 if lost or set(counted) - set(clicked) else 0)
+PY
 
 # --- --exec: join, lookup, emit, loopback.
 printf 'user-1\t{"name":"Ann","region":"eu"}\nuser-2\t{"name":"Bob","region":"us"}\n' |

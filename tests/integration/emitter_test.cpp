@@ -141,6 +141,29 @@ TEST_CASE("emitter: a partition out of range is a usage error") {
   }
 }
 
+TEST_CASE("emitter: a message that cannot be queued throws and is not counted") {
+  goka::test::Cluster cluster;
+  std::string topic = cluster.topic("emit-too-large", 2);
+  goka::ClientOptions options = cluster.options();
+  options.properties["message.max.bytes"] = "10000";  // the producer refuses larger ones
+  goka::Emitter emitter(topic, options);
+  bool called = false;
+  try {
+    emitter.emit({"big", std::string(20000, 'x'), {}, 0, -1},
+                 [&](const goka::Delivery&) { called = true; });
+    FAIL("queued a message over message.max.bytes");
+  } catch (const goka::Error& e) {
+    CHECK(e.code() == goka::Errc::kafka);
+  }
+  CHECK(emitter.emit_sync({"small", "v", {}, 0, -1}).ok());
+  goka::EmitSummary summary = emitter.finish();
+  CHECK_FALSE(called);  // never queued, so never reported
+  CHECK(summary.emitted == 1);
+  CHECK(summary.acknowledged == 1);
+  CHECK(summary.failed == 0);
+  CHECK_FALSE(summary.first_error.has_value());  // no timeout that never happened
+}
+
 TEST_CASE("emitter: an unreachable broker fails within the timeout") {
   goka::ClientOptions options;
   options.brokers = "127.0.0.1:1";

@@ -252,12 +252,20 @@ TEST_CASE("view: follows changes and reports them", "[view]") {
 TEST_CASE("view: a missing table topic is not found, at once", "[view]") {
   goka::test::Cluster cluster;
   std::string missing = goka::test::Cluster::unique("no-such-table");
+  // A long timeout, so that waiting for it cannot pass for "at once".
+  goka::ViewOptions options = options_for(cluster, false);
+  options.client.timeout = std::chrono::seconds(30);
+  const auto start = std::chrono::steady_clock::now();
   try {
-    goka::View view(missing, options_for(cluster, false));
+    goka::View view(missing, options);
     FAIL("a view of a missing topic");
   } catch (const goka::Error& e) {
     CHECK(e.code() == goka::Errc::not_found);
     CHECK(std::string(e.what()).find(missing) != std::string::npos);
   }
+  const auto took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+  CHECK(took_ms < 5000);
   CHECK_FALSE(goka::TopicManager(cluster.options()).exists(missing));  // not created
 }

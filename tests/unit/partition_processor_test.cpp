@@ -86,7 +86,6 @@ struct Fixture {
     config.table = storage.get();
     config.producer = &producer;
     config.partition_count = [](const std::string&) { return 4; };
-    config.notify = [this] { ++notified; };
   }
 
   GroupGraph graph{"g",
@@ -100,7 +99,6 @@ struct Fixture {
   std::unique_ptr<goka::Storage> storage = goka::make_memory_storage();
   FakeProducer producer;
   PartitionProcessorConfig config;
-  int notified = 0;
   bool defer = false;
   std::vector<goka::CommitCompletion> completions;
 };
@@ -127,7 +125,6 @@ TEST_CASE("partition processor: storage at once, commit after the acks", "[proce
   CHECK(pp.committable().empty());  // the emit is not acknowledged yet
   f.producer.ack(1, 0);
   CHECK(pp.committable() == Offsets{{"in", 8}});
-  CHECK(f.notified == 1);
   CHECK(pp.drain(0ms));
 }
 
@@ -162,7 +159,6 @@ TEST_CASE("partition processor: a failed produce stops it", "[processor]") {
   CHECK(e.context().partition == std::optional<int32_t>(2));
   CHECK(e.context().offset == std::optional<int64_t>(11));
   CHECK(std::string(e.what()).find("producing to out failed: broker said no") != std::string::npos);
-  CHECK(f.notified == 1);
   CHECK_THROWS_AS(pp.process(record("in", 12, "c", "3")), Error);
   CHECK(f.producer.produced.size() == 4);  // nothing more produced
   f.producer.ack(0, 0);

@@ -8,9 +8,13 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <future>
+#include <memory>
 #include <mutex>
+#include <thread>
 #include <vector>
 
+#include "cli/global_options.hpp"
 #include "commands/stats_report.hpp"
 #include "goka/error.hpp"
 
@@ -130,6 +134,25 @@ TEST_CASE("serve: a bad address is a usage error, a port in use a runtime error"
     CHECK(e.code() == goka::Errc::runtime);
     CHECK_THAT(e.what(), Catch::Contains(std::to_string(first.port())));
   }
+}
+
+TEST_CASE("serve: a server stopped right after it started does stop") {
+  // The server's threads must be serving before the destructor's stop() can
+  // stop them; a server destroyed at once is the tightest case. A hang is a
+  // failure here, not a stuck test run: the servers live on a thread of
+  // their own.
+  auto fake = std::make_shared<FakeSource>();
+  const int saved_quiet = goka::cli::global_options().quiet;
+  goka::cli::global_options().quiet = 1;  // not 50 "serving" lines
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> finished = done->get_future();
+  std::thread([done, fake] {
+    for (int i = 0; i < 50; ++i) goka::cli::Server server("127.0.0.1:0", fake->source());
+    done->set_value();
+  }).detach();
+  const bool stopped = finished.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
+  goka::cli::global_options().quiet = saved_quiet;
+  REQUIRE(stopped);  // else the stuck thread is left behind; the run still ends
 }
 
 TEST_CASE("stats report: view lag, and Prometheus labels escaped") {

@@ -69,7 +69,10 @@ class Emitter {
 
   // Queues message and returns at once (blocks only while librdkafka's queue
   // is full). done, if given, is called exactly once with the outcome.
-  // Throws Errc::usage after finish() and for a partition out of range.
+  // Throws Errc::usage after finish() and for a partition out of range,
+  // Errc::kafka when the message cannot be queued (e.g. larger than
+  // message.max.bytes). A message that throws was not queued: done is not
+  // called and finish()'s summary does not count it.
   void emit(Message message, Callback done = {});
   // As emit(), with a future for the outcome.
   std::future<Delivery> emit_async(Message message);

@@ -33,12 +33,10 @@ struct CommitTracker::Message {
 };
 
 struct CommitTracker::State {
-  State(int32_t p, DeliveryObserver o, Notify n)
-      : partition(p), observer(std::move(o)), notify(std::move(n)) {}
+  State(int32_t p, DeliveryObserver o) : partition(p), observer(std::move(o)) {}
 
   const int32_t partition;
   const DeliveryObserver observer;
-  const Notify notify;
 
   mutable std::mutex mutex;
   mutable std::condition_variable changed;  // notified on every change below
@@ -47,11 +45,7 @@ struct CommitTracker::State {
   std::map<std::string, TopicState, std::less<>> topics;
   std::optional<Error> error;
   std::size_t deliveries = 0;
-  bool closed = false;  // the tracker is gone; written holding both mutexes
-
-  // Serialises notify calls with the tracker's destruction. Recursive: a
-  // notify that (wrongly) causes another one must not deadlock.
-  std::recursive_mutex notify_mutex;
+  bool closed = false;  // the tracker is gone (deferred completions may outlive it)
 
   ErrorContext context_of(const Message& m, std::string detail = {}) const {
     ErrorContext context{*m.topic, partition, m.offset, std::nullopt};
@@ -59,27 +53,18 @@ struct CommitTracker::State {
     return context;
   }
 
-  // REQUIRES: mutex held. Pops the complete messages at the front; returns
-  // whether committable() advanced.
-  bool advance() {
-    bool advanced = false;
+  // REQUIRES: mutex held. Pops the complete messages at the front.
+  void advance() {
     while (!messages.empty() && messages.front().complete()) {
       messages.front().topic_state->committable = messages.front().offset + 1;
       messages.pop_front();
-      advanced = true;
     }
-    if (advanced) changed.notify_all();
-    return advanced;
   }
 
   // REQUIRES: mutex held. Fails m, keeping error if it is the first.
-  // Returns whether error is the tracker's error now.
-  bool fail(Message& m, Error e) {
+  void fail(Message& m, Error e) {
     m.failed = true;
-    changed.notify_all();
-    if (error) return false;
-    error = std::move(e);
-    return true;
+    if (!error) error = std::move(e);
   }
 
   // REQUIRES: mutex held.
@@ -88,34 +73,19 @@ struct CommitTracker::State {
     return messages.empty();
   }
 
-  // REQUIRES: no mutex held.
-  void notify_now() {
-    if (!notify) return;
-    std::lock_guard notify_lock(notify_mutex);
-    {
-      std::lock_guard lock(mutex);
-      if (closed) return;
-    }
-    notify();
-  }
-
-  // A deferred completion of m was called (or dropped) with outcome.
+  // A deferred completion of m was called (or dropped) with outcome. The
+  // caller keeps the state alive (a shared_ptr).
   void finish_deferred(Message& m, std::optional<Error> outcome) {
-    bool changed_state = false;
-    {
-      std::lock_guard lock(mutex);
-      if (closed) return;
-      --m.deferred;
-      if (outcome) {
-        std::string detail = outcome->context_text();
-        changed_state = fail(
-            m, Error(outcome->code(), fmt::format("deferred commit failed: {}", outcome->message()),
-                     context_of(m, std::move(detail))));
-      }
-      changed_state = advance() || changed_state;
-      changed.notify_all();
+    std::lock_guard lock(mutex);
+    if (closed) return;  // m is gone with the tracker
+    --m.deferred;
+    if (outcome) {
+      std::string detail = outcome->context_text();
+      fail(m, Error(outcome->code(), fmt::format("deferred commit failed: {}", outcome->message()),
+                    context_of(m, std::move(detail))));
     }
-    if (changed_state) notify_now();
+    advance();
+    changed.notify_all();  // holding the mutex: a waiter cannot miss it
   }
 };
 
@@ -149,12 +119,13 @@ struct Deferred {
 
 }  // namespace
 
-CommitTracker::CommitTracker(int32_t partition, DeliveryObserver observer, Notify notify)
-    : partition_(partition),
-      state_(std::make_shared<State>(partition, std::move(observer), std::move(notify))) {}
+CommitTracker::CommitTracker(int32_t partition, DeliveryObserver observer)
+    : partition_(partition), state_(std::make_shared<State>(partition, std::move(observer))) {}
 
+// Taking the mutex waits for a deliver() or completion still inside it (the
+// one that settled the tracker may not have released it yet); none touches
+// the state after releasing it.
 CommitTracker::~CommitTracker() {
-  std::lock_guard notify_lock(state_->notify_mutex);
   std::lock_guard lock(state_->mutex);
   state_->closed = true;
 }
@@ -194,36 +165,32 @@ CommitCompletion CommitTracker::defer(Message* message) {
 }
 
 void CommitTracker::seal(Message* message) {
-  bool advanced = false;
-  {
-    std::lock_guard lock(state_->mutex);
-    message->sealed = true;
-    advanced = state_->advance();
-    state_->changed.notify_all();
-  }
-  if (advanced) state_->notify_now();
+  std::lock_guard lock(state_->mutex);
+  message->sealed = true;
+  state_->advance();
+  state_->changed.notify_all();
 }
 
 void CommitTracker::fail(Message* message, Error error) {
-  bool first = false;
-  {
-    std::lock_guard lock(state_->mutex);
-    message->sealed = true;
-    first = state_->fail(*message, std::move(error));
-  }
-  if (first) state_->notify_now();
+  std::lock_guard lock(state_->mutex);
+  message->sealed = true;
+  state_->fail(*message, std::move(error));
+  state_->changed.notify_all();
 }
 
+// The record still counts in deliveries() while the observer runs, so the
+// owner keeps the tracker. Once the counts drop, the owner may destroy it as
+// soon as it gets the mutex: everything after that point happens before
+// releasing the mutex, and nothing after it.
 void CommitTracker::deliver(const Delivery& delivery, void* tag) noexcept {
   auto* message = static_cast<Message*>(tag);
   State* state = message->state;
   std::optional<Error> observed;
   if (delivery.ok() && state->observer) observed = state->observer(delivery);
-  bool changed = false;
+  std::lock_guard lock(state->mutex);
+  --message->deliveries;
+  --state->deliveries;
   try {
-    std::lock_guard lock(state->mutex);
-    --message->deliveries;
-    --state->deliveries;
     if (!delivery.ok() || observed) {
       const Error& cause = observed ? *observed : *delivery.error;
       std::string detail =
@@ -238,16 +205,20 @@ void CommitTracker::deliver(const Delivery& delivery, void* tag) noexcept {
           observed ? fmt::format("acknowledged record of {} not applied: {}", delivery.topic,
                                  cause.message())
                    : fmt::format("producing to {} failed: {}", delivery.topic, cause.message());
-      changed = state->fail(*message, Error(cause.code(), std::move(text),
-                                            state->context_of(*message, std::move(detail))));
+      state->fail(*message, Error(cause.code(), std::move(text),
+                                  state->context_of(*message, std::move(detail))));
     }
-    changed = state->advance() || changed;
-    state->changed.notify_all();
   } catch (...) {
-    // Only formatting can throw (std::bad_alloc); the counts are updated
-    // before, so the worst case is an error without its text.
+    // Only formatting can throw (std::bad_alloc): the message still fails,
+    // with a plainer error if it is the first.
+    message->failed = true;
+    try {
+      if (!state->error) state->error.emplace(Errc::runtime, "out of memory reporting a delivery");
+    } catch (...) {
+    }
   }
-  if (changed) state->notify_now();
+  state->advance();
+  state->changed.notify_all();  // holding the mutex: a waiter cannot miss it
 }
 
 std::map<std::string, int64_t> CommitTracker::committable() const {

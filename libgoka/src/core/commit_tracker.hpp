@@ -60,17 +60,14 @@ class CommitTracker {
   // advance a storage's table offset. Must not throw: returning an error
   // fails the message as a failed delivery would.
   using DeliveryObserver = std::function<std::optional<Error>(const Delivery& delivery)>;
-  // Called after committable() advanced or error() was set, from the thread
-  // that caused it (the processing thread, the producer's thread or a
-  // completion's caller), without any lock of the tracker held. Must not
-  // throw or block; e.g. wakes the processor's run loop.
-  using Notify = std::function<void()>;
-
   // A tracker for partition (used in error contexts).
-  explicit CommitTracker(int32_t partition, DeliveryObserver observer = {}, Notify notify = {});
+  explicit CommitTracker(int32_t partition, DeliveryObserver observer = {});
   // REQUIRES: deliveries() == 0 (flush the producer first): the tags of
-  // records in flight point into the tracker. Deferred completions may
-  // outlive it; calling them later does nothing.
+  // records in flight point into the tracker. It may be destroyed as soon
+  // as wait() returned true or deliveries() returned 0, even while the
+  // deliver() that acknowledged the last record is still returning: nothing
+  // of the tracker is touched after that acknowledgement counted. Deferred
+  // completions may outlive it; calling them later does nothing.
   ~CommitTracker();
   CommitTracker(const CommitTracker&) = delete;
   CommitTracker& operator=(const CommitTracker&) = delete;

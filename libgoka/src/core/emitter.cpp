@@ -90,11 +90,18 @@ void Emitter::emit(Message message, Callback done) {
                             state_->partitions),
                 {.topic = state_->topic});
   }
-  state_->emitted.fetch_add(1, std::memory_order_relaxed);
   // Owned by the record until its delivery report; none when not needed.
   std::unique_ptr<Callback> tag = done ? std::make_unique<Callback>(std::move(done)) : nullptr;
-  state_->producer->produce(state_->topic, partition, message.key, message.value, message.headers,
-                            message.timestamp, tag.get());
+  // Counted before producing, so that a report arriving at once never finds
+  // more acknowledged than emitted; taken back when nothing was queued.
+  state_->emitted.fetch_add(1, std::memory_order_relaxed);
+  try {
+    state_->producer->produce(state_->topic, partition, message.key, message.value,
+                              message.headers, message.timestamp, tag.get());
+  } catch (...) {
+    state_->emitted.fetch_sub(1, std::memory_order_relaxed);
+    throw;
+  }
   tag.release();
 }
 

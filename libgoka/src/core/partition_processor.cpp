@@ -156,9 +156,8 @@ PartitionProcessor::PartitionProcessor(PartitionProcessorConfig config)
       table_topic_(config.graph->table_topic()),
       loop_topic_(config.graph->loop_topic()),
       batch_writes_(config.batch_writes),
-      tracker_(
-          config.partition, [this](const Delivery& delivery) { return on_delivery(delivery); },
-          std::move(config.notify)) {
+      tracker_(config.partition,
+               [this](const Delivery& delivery) { return on_delivery(delivery); }) {
   const std::string& group = graph_.group();
   auto missing = [&](const std::string& what) {
     throw Error(Errc::usage, fmt::format("partition processor of group '{}': {}", group, what),

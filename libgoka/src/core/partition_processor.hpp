@@ -26,7 +26,7 @@
 //   PartitionProcessor pp(config);            // after the tables are recovered
 //   for each record of partition p (inputs and loop topic, in offset order):
 //     pp.process(record);                     // throws the processor's error
-//   commit(pp.committable());                 // whenever it changed (see notify)
+//   commit(pp.committable());                 // from time to time
 //   // and the shared producer's DeliveryHandler forwards every report:
 //   //   PartitionProcessor::deliver(delivery, tag);
 //
@@ -98,9 +98,6 @@ struct PartitionProcessorConfig {
   Producer* producer = nullptr;
   // REQUIRES: set when the graph has output or loop edges.
   PartitionCountFunction partition_count;
-  // Called when committable() advanced or error() was set (see
-  // CommitTracker::Notify: any thread, no lock held, must not throw or block).
-  std::function<void()> notify;
   // false: set_value/delete_value write the table storage at once, and each
   // acknowledgement stores the table offset. true: they go to an overlay
   // that the callbacks read (their own writes), which flush() writes to the

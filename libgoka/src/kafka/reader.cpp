@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <memory>
+
 #include "core/log.hpp"
 #include "kafka/message.hpp"
 
@@ -21,10 +23,21 @@ KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
       {"queued.max.messages.kbytes", "32768"},
   };
   handle_ = make_handle(RD_KAFKA_CONSUMER, make_conf(options, defaults, *events_));
-  rd_kafka_topic_conf_t* topic_conf = rd_kafka_topic_conf_new();
+  std::unique_ptr<rd_kafka_topic_conf_t, decltype(&rd_kafka_topic_conf_destroy)> topic_conf(
+      rd_kafka_topic_conf_new(), &rd_kafka_topic_conf_destroy);
   char errstr[512];
-  rd_kafka_topic_conf_set(topic_conf, "auto.offset.reset", "earliest", errstr, sizeof errstr);
-  rkt_.reset(rd_kafka_topic_new(handle_.get(), topic_.c_str(), topic_conf));
+  if (rd_kafka_topic_conf_set(topic_conf.get(), "auto.offset.reset", "earliest", errstr,
+                              sizeof errstr) != RD_KAFKA_CONF_OK) {
+    throw Error(Errc::config, "cannot configure the topic reader",
+                {.topic = topic_, .detail = fmt::format("auto.offset.reset: {}", errstr)});
+  }
+  // rd_kafka_topic_new() takes the conf over, whether it succeeds or not.
+  rkt_.reset(rd_kafka_topic_new(handle_.get(), topic_.c_str(), topic_conf.release()));
+  if (!rkt_) {
+    rd_kafka_resp_err_t err = rd_kafka_last_error();
+    throw Error(err == RD_KAFKA_RESP_ERR__INVALID_ARG ? Errc::usage : Errc::kafka,
+                fmt::format("cannot read topic: {}", rd_kafka_err2str(err)), {.topic = topic_});
+  }
   queue_.reset(rd_kafka_queue_new(handle_.get()));
   // Learning the topic now spares the first fetch a metadata round trip.
   const rd_kafka_metadata_t* md = nullptr;
