@@ -33,11 +33,14 @@ expected=$(for u in 0 1 2 3 4 5 6 7 8 9; do printf '{"key":"user-%d","value":30}
 same "$(table counts-table)" "$expected" "counts after a restart"
 [ -d "$WORK/store/counts-table.0" ] || fail "no LevelDB storage in Goka's layout"
 
-# --- two instances split the partitions and count exactly. The clicks come
-# once both own their partitions: the embedded broker refuses commits while
-# a group rebalances, which would make a correct instance count twice.
-"$CLI" -v run-group counts2 -i clicks --op count --until-idle 4 2>"$WORK/one.err" &
+# --- two instances split the partitions and count exactly. The first
+# commits the backlog before the second joins, and new clicks come once both
+# own their partitions: the embedded broker refuses commits while a group
+# rebalances, which would make a correct instance count twice.
+"$CLI" -v run-group counts2 -i clicks --op count --until-idle 15 2>"$WORK/one.err" &
 one=$!
+await "\"\$CLI\" status counts2 --json 2>/dev/null | grep -q '\"total\":{\"committed\":300,'" 60 ||
+  fail "the first instance did not commit the backlog: $(cat "$WORK/one.err")"
 "$CLI" -v run-group counts2 -i clicks --op count --until-idle 4 2>"$WORK/two.err" &
 two=$!
 split="assigned partitions [0-9],[0-9]$"
