@@ -9,6 +9,7 @@
 
 #include "click_count.hpp"
 #include "cluster.hpp"
+#include "tests/forwarding_storage.hpp"
 #include "goka/emitter.hpp"
 #include "goka/error.hpp"
 #include "goka/graph.hpp"
@@ -18,42 +19,31 @@
 namespace {
 
 // A memory storage whose writes throw once armed.
-class BreakableStorage final : public goka::Storage {
+class BreakableStorage final : public goka::test::ForwardingStorage {
  public:
   explicit BreakableStorage(const std::atomic<bool>& broken) : broken_(broken) {}
-  bool has(std::string_view key) const override { return inner_->has(key); }
-  std::optional<std::string> get(std::string_view key) const override { return inner_->get(key); }
   void set(std::string_view key, std::string_view value) override {
     check();
-    inner_->set(key, value);
+    ForwardingStorage::set(key, value);
   }
   void erase(std::string_view key) override {
     check();
-    inner_->erase(key);
+    ForwardingStorage::erase(key);
   }
-  std::optional<int64_t> get_offset() const override { return inner_->get_offset(); }
   void set_offset(int64_t offset) override {
     check();
-    inner_->set_offset(offset);
+    ForwardingStorage::set_offset(offset);
   }
   void apply(const goka::WriteBatch& batch) override {
     check();
-    inner_->apply(batch);
+    ForwardingStorage::apply(batch);
   }
-  void mark_recovered() override { inner_->mark_recovered(); }
-  bool recovered() const override { return inner_->recovered(); }
-  std::unique_ptr<goka::Iterator> range_iterator(
-      std::string_view from, std::optional<std::string_view> to) const override {
-    return inner_->range_iterator(from, to);
-  }
-  void close() override { inner_->close(); }
 
  private:
   void check() const {
     if (broken_) throw goka::Error(goka::Errc::runtime, "the join's disk is gone");
   }
   const std::atomic<bool>& broken_;
-  std::unique_ptr<goka::Storage> inner_ = goka::make_memory_storage();
 };
 
 // Runs processor on a thread; returns run()'s exception (null when it

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "core/backend.hpp"
+#include "tests/forwarding_storage.hpp"
 #include "goka/codec.hpp"
 #include "goka/context.hpp"
 #include "goka/graph.hpp"
@@ -390,33 +391,18 @@ struct StorageBook {
 };
 
 // A memory storage that books its destruction.
-class BookedStorage final : public goka::Storage {
+class BookedStorage final : public goka::test::ForwardingStorage {
  public:
   BookedStorage(StorageBook& book, int32_t partition) : book_(book), partition_(partition) {}
   ~BookedStorage() override {
     std::lock_guard lock(book_.mutex);
     ++book_.destroyed[partition_];
-    book_.first_offset.try_emplace(partition_, inner_->get_offset().value_or(-1));
+    book_.first_offset.try_emplace(partition_, get_offset().value_or(-1));
   }
-  bool has(std::string_view key) const override { return inner_->has(key); }
-  std::optional<std::string> get(std::string_view key) const override { return inner_->get(key); }
-  void set(std::string_view key, std::string_view value) override { inner_->set(key, value); }
-  void erase(std::string_view key) override { inner_->erase(key); }
-  std::optional<int64_t> get_offset() const override { return inner_->get_offset(); }
-  void set_offset(int64_t offset) override { inner_->set_offset(offset); }
-  void apply(const goka::WriteBatch& batch) override { inner_->apply(batch); }
-  void mark_recovered() override { inner_->mark_recovered(); }
-  bool recovered() const override { return inner_->recovered(); }
-  std::unique_ptr<goka::Iterator> range_iterator(
-      std::string_view from, std::optional<std::string_view> to) const override {
-    return inner_->range_iterator(from, to);
-  }
-  void close() override { inner_->close(); }
 
  private:
   StorageBook& book_;
   const int32_t partition_;
-  std::unique_ptr<goka::Storage> inner_ = goka::make_memory_storage();
 };
 
 std::shared_ptr<MemoryLog> make_queued_log(std::chrono::milliseconds timeout) {
