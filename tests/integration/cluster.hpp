@@ -14,6 +14,8 @@
 #include <string>
 #include <thread>
 
+#include <unistd.h>
+
 #include "goka/client_options.hpp"
 #include "goka/embedded_broker.hpp"
 #include "goka/topic_manager.hpp"
@@ -80,7 +82,9 @@ class Cluster {
   static std::string unique(const std::string& base) {
     static std::atomic<int> counter{0};
     auto now = std::chrono::system_clock::now().time_since_epoch().count();
-    return base + "-" + std::to_string(now % 1000000000) + "-" + std::to_string(counter++);
+    // The process id too: ctest runs test processes side by side.
+    return base + "-" + std::to_string(::getpid()) + "-" + std::to_string(now % 1000000000) + "-" +
+           std::to_string(counter++);
   }
 
  private:
