@@ -418,8 +418,7 @@ void Processor::Impl::process_batch(PartitionSlot& slot, const std::vector<Recor
   const Record* current = nullptr;
   try {
     for (const Record& r : batch) {
-      slot.queued.fetch_sub(1, std::memory_order_relaxed);
-      if (slot.revoked || stopping_) continue;
+      if (slot.revoked || stopping_) break;
       current = &r;
       slot.processor->process(r);
       slot.processed.fetch_add(1, std::memory_order_relaxed);
@@ -436,11 +435,8 @@ void Processor::Impl::process_batch(PartitionSlot& slot, const std::vector<Recor
     if (current) where = {current->topic, current->partition, current->offset, std::nullopt};
     fail(Error(Errc::runtime, e.what(), where));
   }
-  if (current) {  // the rest of the batch is not processed
-    for (const Record* r = current + 1; r < batch.data() + batch.size(); ++r) {
-      slot.queued.fetch_sub(1, std::memory_order_relaxed);
-    }
-  }
+  // Processed or not, the batch no longer waits in the pool.
+  slot.queued.fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
 }
 
 void Processor::Impl::check_backpressure() {
