@@ -5,19 +5,28 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <atomic>
 #include <mutex>
 
 #include "goka/error.hpp"
 
 namespace goka::cli {
 
-GlobalOptions& global_options() {
-  static GlobalOptions options;
-  return options;
+namespace {
+
+// The level log() writes up to; set once from -q/-v when parsing completes.
+std::atomic<int> log_threshold{static_cast<int>(LogLevel::warning)};
+
+LogLevel wanted_level(const GlobalOptions& g) {
+  if (g.quiet > 0) return LogLevel::error;
+  if (g.verbose >= 2) return LogLevel::debug;
+  if (g.verbose == 1) return LogLevel::info;
+  return LogLevel::warning;
 }
 
-void add_global_options(CLI::App& app) {
-  GlobalOptions& g = global_options();
+}  // namespace
+
+void add_global_options(CLI::App& app, GlobalOptions& g) {
   app.add_option("-b,--brokers", g.brokers,
                  "Bootstrap servers (default: $GOKA_BROKERS, else localhost:9092)")
       ->envname("GOKA_BROKERS")
@@ -36,17 +45,11 @@ void add_global_options(CLI::App& app) {
                  "Seconds to wait for an unreachable cluster before failing")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.parse_complete_callback(
+      [&g] { log_threshold = static_cast<int>(wanted_level(g)); });
 }
 
 namespace {
-
-LogLevel wanted_level() {
-  const GlobalOptions& g = global_options();
-  if (g.quiet > 0) return LogLevel::error;
-  if (g.verbose >= 2) return LogLevel::debug;
-  if (g.verbose == 1) return LogLevel::info;
-  return LogLevel::warning;
-}
 
 const char* level_name(LogLevel level) {
   switch (level) {
@@ -61,22 +64,26 @@ const char* level_name(LogLevel level) {
 }  // namespace
 
 void log(LogLevel level, const std::string& text) {
-  if (static_cast<int>(level) > static_cast<int>(wanted_level())) return;
+  if (static_cast<int>(level) > log_threshold.load()) return;
   static std::mutex mutex;
   std::lock_guard lock(mutex);
   std::fprintf(stderr, "goka-cli: %s: %s\n", level_name(level), text.c_str());
 }
 
+void note(const std::string& text) {
+  if (log_threshold.load() < static_cast<int>(LogLevel::warning)) return;
+  std::fprintf(stderr, "goka-cli: %s\n", text.c_str());
+}
+
 bool stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
 
-ClientOptions client_options() {
-  const GlobalOptions& g = global_options();
+ClientOptions client_options(const GlobalOptions& g) {
   ClientOptions options;
   options.brokers = g.brokers.empty() ? "localhost:9092" : g.brokers;
   if (!g.config_file.empty()) options.properties = read_properties_file(g.config_file);
   for (const auto& property : g.properties) set_property(options.properties, property);
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(g.timeout_seconds * 1000));
-  options.log_level = wanted_level();
+  options.log_level = wanted_level(g);
   options.log = [](LogLevel level, const std::string& line) { log(level, line); };
   return options;
 }

@@ -18,19 +18,22 @@ struct GlobalOptions {
   double timeout_seconds = 10;          // --timeout
 };
 
-// The process-wide global options, filled by CLI11 before a command runs.
-GlobalOptions& global_options();
-
-// Adds -b, -X, -F, -q, -v, --timeout to app (inherited by subcommands).
-void add_global_options(CLI::App& app);
+// Adds -b, -X, -F, -q, -v, --timeout to app (inherited by subcommands),
+// filled into options, which main() owns and passes to every command. Once
+// parsed, -q and -v set the level of log().
+void add_global_options(CLI::App& app, GlobalOptions& options);
 
 // Client options from the global options: -F file first, then -X on top.
 // Throws goka::Error (Errc::config / not_found) for a bad file or property.
-ClientOptions client_options();
+ClientOptions client_options(const GlobalOptions& global);
 
 // Writes "goka-cli: <level>: <text>" to stderr unless quiet; info needs -v
-// and debug -vv. Thread-safe.
+// and debug -vv (as set by the parsed -q/-v; warnings before that).
+// Thread-safe.
 void log(LogLevel level, const std::string& text);
+
+// Writes "goka-cli: <text>" to stderr unless -q: a command's summary line.
+void note(const std::string& text);
 
 // True when stderr is a terminal and progress may be drawn.
 bool stderr_is_tty();

@@ -40,16 +40,17 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", "goka-cli 0.1.0");
   app.footer("Exit codes: 0 ok, 1 Kafka or runtime failure, 2 usage or configuration, "
              "3 not found, 4 timed out, 130 interrupted.");
-  goka::cli::add_global_options(app);
-  goka::cli::register_broker(app);
-  goka::cli::register_emit(app);
-  goka::cli::register_dump(app);
-  goka::cli::register_view(app);
-  goka::cli::register_recover(app);
-  goka::cli::register_run_group(app);
-  goka::cli::register_status(app);
-  goka::cli::register_partition(app);
-  goka::cli::register_topics(app);
+  goka::cli::GlobalOptions global;
+  goka::cli::add_global_options(app, global);
+  goka::cli::register_broker(app, global);
+  goka::cli::register_emit(app, global);
+  goka::cli::register_dump(app, global);
+  goka::cli::register_view(app, global);
+  goka::cli::register_recover(app, global);
+  goka::cli::register_run_group(app, global);
+  goka::cli::register_status(app, global);
+  goka::cli::register_partition(app, global);
+  goka::cli::register_topics(app, global);
   goka::cli::register_completion(app);
 
   try {

@@ -112,7 +112,7 @@ void run_broker(const BrokerOptions& opts) {
 
 }  // namespace
 
-void register_broker(CLI::App& app) {
+void register_broker(CLI::App& app, const GlobalOptions& /*global: none used*/) {
   auto opts = std::make_shared<BrokerOptions>();
   CLI::App* sub = app.add_subcommand(
       "broker",

@@ -21,8 +21,8 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
-#include "commands/table_support.hpp"
-#include "commands/dump_storage.hpp"
+#include "tables/table_support.hpp"
+#include "tables/dump_storage.hpp"
 #include "goka/error.hpp"
 #include "goka/topic_reader.hpp"
 
@@ -94,18 +94,19 @@ class Printer {
 };
 
 // dump --storage DIR [TOPIC]: what applies of the topic's options is passed on.
-void dump_from_storage(const DumpOptions& options) {
+void dump_from_storage(const DumpOptions& options, const GlobalOptions& global) {
   if (options.follow || options.offset != "beginning" || !options.format.empty())
     throw Error(Errc::usage, "--storage cannot be combined with --follow, --offset or --format");
   run_dump_storage(DumpStorageOptions{.dir = options.storage,
                                       .topic = options.topic,
                                       .partitions = options.partitions,
                                       .count = options.count,
-                                      .codec = options.codec});
+                                      .codec = options.codec,
+                                      .quiet = global.quiet > 0});
 }
 
-void run_dump(const DumpOptions& options) {
-  if (!options.storage.empty()) return dump_from_storage(options);
+void run_dump(const DumpOptions& options, const GlobalOptions& global) {
+  if (!options.storage.empty()) return dump_from_storage(options, global);
   if (options.topic.empty()) throw Error(Errc::usage, "TOPIC is required (or --storage DIR)");
   if (options.table && options.follow)
     throw Error(Errc::usage, "--table prints a table once read to the end; it cannot --follow");
@@ -120,7 +121,7 @@ void run_dump(const DumpOptions& options) {
   reader_options.stop_at_end = !options.follow;
 
   const auto started = std::chrono::steady_clock::now();
-  TopicReader reader(options.topic, std::move(reader_options), client_options());
+  TopicReader reader(options.topic, std::move(reader_options), client_options(global));
   log(LogLevel::debug, fmt::format("dump: reading {} partition(s) of {}",
                                    reader.end_offsets().size(), options.topic));
 
@@ -165,7 +166,7 @@ void run_dump(const DumpOptions& options) {
 
 }  // namespace
 
-void register_dump(CLI::App& app) {
+void register_dump(CLI::App& app, const GlobalOptions& global) {
   auto options = std::make_shared<DumpOptions>();
   CLI::App* sub = app.add_subcommand("dump", "Print a topic as JSON lines (or a table)");
   sub->footer(
@@ -217,7 +218,7 @@ void register_dump(CLI::App& app) {
   sub->add_option("--storage", options->storage,
                   "Print the local storages under DIR instead of a topic")
       ->type_name("DIR");
-  sub->callback([options] { run_dump(*options); });
+  sub->callback([options, &global] { run_dump(*options, global); });
 }
 
 }  // namespace goka::cli

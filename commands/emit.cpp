@@ -223,7 +223,6 @@ class LineEmitter {
 
 void print_summary(const std::string& topic, const EmitSummary& summary, double seconds,
                    int64_t skipped) {
-  if (global_options().quiet > 0) return;
   std::string text;
   const double rate = seconds > 0 ? double(summary.acknowledged) / seconds : 0;
   if (summary.acknowledged == summary.emitted) {
@@ -237,10 +236,10 @@ void print_summary(const std::string& topic, const EmitSummary& summary, double 
   }
   if (skipped > 0)
     text += fmt::format(", {} invalid line{} skipped", skipped, skipped == 1 ? "" : "s");
-  std::fprintf(stderr, "goka-cli: %s\n", text.c_str());
+  note(text);
 }
 
-void run_emit(const EmitOptions& options) {
+void run_emit(const EmitOptions& options, const GlobalOptions& global) {
   const bool from_args = options.key_option->count() > 0;
   if (from_args && options.value_option->count() == 0)
     throw Error(Errc::usage, "KEY needs a VALUE: emit TOPIC KEY VALUE, or no KEY to read stdin");
@@ -261,7 +260,7 @@ void run_emit(const EmitOptions& options) {
     }
   }
 
-  Emitter emitter(options.topic, client_options());
+  Emitter emitter(options.topic, client_options(global));
   if (options.partition >= emitter.partitions())
     throw Error(Errc::usage,
                 fmt::format("partition {} out of range: {} has {} partitions", options.partition,
@@ -329,7 +328,7 @@ void run_emit(const EmitOptions& options) {
 
 }  // namespace
 
-void register_emit(CLI::App& app) {
+void register_emit(CLI::App& app, const GlobalOptions& global) {
   auto options = std::make_shared<EmitOptions>();
   CLI::App* sub = app.add_subcommand("emit", "Emit messages into a topic (Goka's partitioning)");
   sub->footer(
@@ -375,7 +374,7 @@ void register_emit(CLI::App& app) {
       ->excludes(partition);
   sub->add_flag("--skip-invalid", options->skip_invalid,
                 "Count and skip invalid input lines instead of failing");
-  sub->callback([options] { run_emit(*options); });
+  sub->callback([options, &global] { run_emit(*options, global); });
 }
 
 }  // namespace goka::cli

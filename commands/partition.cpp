@@ -19,10 +19,10 @@ struct PartitionOptions {
   std::string topic;
 };
 
-void run_partition(const PartitionOptions& opts) {
+void run_partition(const PartitionOptions& opts, const GlobalOptions& global) {
   int32_t count = opts.partitions;
   if (!opts.topic.empty()) {
-    count = TopicManager(client_options()).partitions(opts.topic);
+    count = TopicManager(client_options(global)).partitions(opts.topic);
   } else if (count < 1) {
     throw Error(Errc::usage, "give the partition count with -n N or a topic with -t TOPIC");
   }
@@ -31,7 +31,7 @@ void run_partition(const PartitionOptions& opts) {
 
 }  // namespace
 
-void register_partition(CLI::App& app) {
+void register_partition(CLI::App& app, const GlobalOptions& global) {
   auto opts = std::make_shared<PartitionOptions>();
   CLI::App* sub = app.add_subcommand(
       "partition", "Print the partition Goka assigns to each KEY (one line per key)");
@@ -41,7 +41,7 @@ void register_partition(CLI::App& app) {
   sub->add_option("-t,--topic", opts->topic, "Take the partition count from this topic")
       ->type_name("TOPIC")
       ->excludes(n);
-  sub->callback([opts] { run_partition(*opts); });
+  sub->callback([opts, &global] { run_partition(*opts, global); });
 }
 
 }  // namespace goka::cli

@@ -15,7 +15,7 @@
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
 #include "commands/commands.hpp"
-#include "commands/table_support.hpp"
+#include "tables/table_support.hpp"
 #include "goka/error.hpp"
 #include "goka/view.hpp"
 
@@ -28,28 +28,22 @@ struct RecoverOptions {
   std::string storage;
 };
 
-// A line on stderr unless -q (what emit's summary does).
-void note(const std::string& text) {
-  if (global_options().quiet > 0) return;
-  std::fprintf(stderr, "goka-cli: %s\n", text.c_str());
-}
-
 int64_t count_keys(const View& view) {
   int64_t keys = 0;
   for (auto it = view.iterator(); it->next();) ++keys;
   return keys;
 }
 
-void run_recover(const RecoverOptions& o) {
+void run_recover(const RecoverOptions& o, const GlobalOptions& global) {
   const std::string table = resolve_table(o.table, o.group);
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
-  options.client = client_options();
+  options.client = client_options(global);
   options.follow = false;
   options.storage = leveldb_storage_builder(o.storage);
 
   View view(table, std::move(options));
-  RecoveryProgress progress(stderr_is_tty() && global_options().quiet == 0,
+  RecoveryProgress progress(stderr_is_tty() && global.quiet == 0,
                             std::chrono::milliseconds(0));
   view.start();
   while (!view.wait_recovered(std::chrono::milliseconds(250))) {
@@ -92,7 +86,7 @@ void run_recover(const RecoverOptions& o) {
 
 }  // namespace
 
-void register_recover(CLI::App& app) {
+void register_recover(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<RecoverOptions>();
   CLI::App* sub =
       app.add_subcommand("recover", "Recover a table into local LevelDB storage (Goka's layout)");
@@ -110,7 +104,7 @@ void register_recover(CLI::App& app) {
   sub->add_option("--storage", o->storage, "Directory of the LevelDB storages")
       ->required()
       ->type_name("DIR");
-  sub->callback([o] { run_recover(*o); });
+  sub->callback([o, &global] { run_recover(*o, global); });
 }
 
 }  // namespace goka::cli

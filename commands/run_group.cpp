@@ -13,11 +13,11 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
-#include "commands/decision.hpp"
-#include "commands/exec_handler.hpp"
-#include "commands/group_ops.hpp"
-#include "commands/serve.hpp"
-#include "commands/stats_report.hpp"
+#include "handlers/decision.hpp"
+#include "handlers/exec_handler.hpp"
+#include "handlers/group_ops.hpp"
+#include "monitor/serve.hpp"
+#include "monitor/stats_report.hpp"
 #include "goka/context.hpp"
 #include "goka/error.hpp"
 #include "goka/graph.hpp"
@@ -193,7 +193,7 @@ ServeSource serve_source(const Processor& processor, const GroupGraph& graph,
   return source;
 }
 
-void run_group(const RunGroupOptions& opts) {
+void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
   if (opts.op.empty() == opts.exec.empty()) {
     throw Error(Errc::usage, "give exactly one of --op OP and --exec CMD");
   }
@@ -215,7 +215,7 @@ void run_group(const RunGroupOptions& opts) {
   graph.add(persist());
 
   ProcessorOptions options;
-  options.client = client_options();
+  options.client = client_options(global);
   if (opts.storage != "memory") options.storage = leveldb_storage_builder(opts.storage);
   options.start_at_latest = opts.start == "latest";
   options.threads = opts.threads;
@@ -233,7 +233,8 @@ void run_group(const RunGroupOptions& opts) {
   std::optional<Server> server;
   if (!opts.serve.empty()) {
     server.emplace(opts.serve, serve_source(processor, graph,
-                                            ValueCodec::from_name(opts.table_codec), stopping));
+                                            ValueCodec::from_name(opts.table_codec), stopping),
+                   global.quiet == 0);
   }
 
   std::exception_ptr failure;
@@ -280,7 +281,7 @@ void run_group(const RunGroupOptions& opts) {
 
 }  // namespace
 
-void register_run_group(CLI::App& app) {
+void register_run_group(CLI::App& app, const GlobalOptions& global) {
   auto opts = std::make_shared<RunGroupOptions>();
   CLI::App* sub = app.add_subcommand(
       "run-group", "Run one instance of processor group GROUP (table GROUP-table)");
@@ -343,7 +344,7 @@ void register_run_group(CLI::App& app) {
       "{} keeps; optional \"emit\":[{\"topic\",\"key\",\"value\"}], \"loopback\":[{\"key\","
       "\"value\"}],\n\"fail\":\"reason\" stops the group (exit 1). Before responding it may "
       "ask\n{\"lookup\":{\"table\":T,\"key\":K}} and read {\"lookup_result\":V}.");
-  sub->callback([opts] { run_group(*opts); });
+  sub->callback([opts, &global] { run_group(*opts, global); });
 }
 
 }  // namespace goka::cli

@@ -20,8 +20,8 @@ struct StatusOptions {
 
 // The group's inputs are the topics where it committed offsets (Kafka keeps
 // no list of them); its table is GROUP-table.
-void run_status(const StatusOptions& opts) {
-  TopicManager topics(client_options());
+void run_status(const StatusOptions& opts, const GlobalOptions& global) {
+  TopicManager topics(client_options(global));
   std::string table = opts.group + "-table";
   nlohmann::json inputs = nlohmann::json::array();
   int64_t total_committed = 0, total_high = 0, total_lag = 0;
@@ -83,13 +83,13 @@ void run_status(const StatusOptions& opts) {
 
 }  // namespace
 
-void register_status(CLI::App& app) {
+void register_status(CLI::App& app, const GlobalOptions& global) {
   auto opts = std::make_shared<StatusOptions>();
   CLI::App* sub = app.add_subcommand(
       "status", "Show a processor group's committed offsets, high watermarks and lag per input");
   sub->add_option("GROUP", opts->group, "The group")->required();
   sub->add_flag("--json", opts->json, "One JSON document instead of a table");
-  sub->callback([opts] { run_status(*opts); });
+  sub->callback([opts, &global] { run_status(*opts, global); });
 }
 
 }  // namespace goka::cli

@@ -19,8 +19,8 @@ struct TopicsOptions {
   bool json = false;
 };
 
-void run_topics(const TopicsOptions& opts) {
-  for (const TopicInfo& topic : TopicManager(client_options()).topics()) {
+void run_topics(const TopicsOptions& opts, const GlobalOptions& global) {
+  for (const TopicInfo& topic : TopicManager(client_options(global)).topics()) {
     if (opts.json) {
       nlohmann::json line = {{"topic", topic.name}, {"partitions", topic.partitions}};
       line["cleanup_policy"] = topic.cleanup_policy ? nlohmann::json(*topic.cleanup_policy) : nullptr;
@@ -34,12 +34,12 @@ void run_topics(const TopicsOptions& opts) {
 
 }  // namespace
 
-void register_topics(CLI::App& app) {
+void register_topics(CLI::App& app, const GlobalOptions& global) {
   auto opts = std::make_shared<TopicsOptions>();
   CLI::App* sub = app.add_subcommand(
       "topics", "List topics: NAME<TAB>PARTITIONS<TAB>CLEANUP_POLICY ('-' when not known)");
   sub->add_flag("--json", opts->json, "One JSON object per topic instead");
-  sub->callback([opts] { run_topics(*opts); });
+  sub->callback([opts, &global] { run_topics(*opts, global); });
 }
 
 }  // namespace goka::cli

@@ -24,9 +24,9 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
-#include "commands/serve.hpp"
-#include "commands/stats_report.hpp"
-#include "commands/table_support.hpp"
+#include "monitor/serve.hpp"
+#include "monitor/stats_report.hpp"
+#include "tables/table_support.hpp"
 #include "goka/error.hpp"
 #include "goka/topic_manager.hpp"
 
@@ -208,7 +208,7 @@ bool print_selection(const View& view, Selection selection, const ViewCommandOpt
   return missing;
 }
 
-void run_view(const ViewCommandOptions& o) {
+void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   std::vector<std::string> keys = o.keys;
   std::string table = o.table;
   if (!o.group.empty() && !table.empty()) {
@@ -221,7 +221,7 @@ void run_view(const ViewCommandOptions& o) {
 
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
-  options.client = client_options();
+  options.client = client_options(global);
   const bool follow = o.watch || !o.serve.empty();
   options.follow = follow;
   if (!o.storage.empty()) options.storage = leveldb_storage_builder(o.storage);
@@ -235,8 +235,8 @@ void run_view(const ViewCommandOptions& o) {
   View view(table, std::move(options));
   SinkCloser closer{sink};
   std::optional<Server> server;
-  if (!o.serve.empty()) server.emplace(o.serve, serve_source(view, codec));
-  RecoveryProgress progress(stderr_is_tty() && global_options().quiet == 0,
+  if (!o.serve.empty()) server.emplace(o.serve, serve_source(view, codec), global.quiet == 0);
+  RecoveryProgress progress(stderr_is_tty() && global.quiet == 0,
                             std::chrono::seconds(1));
   view.start();
   while (!view.wait_recovered(std::chrono::milliseconds(250))) {
@@ -289,7 +289,7 @@ void run_view(const ViewCommandOptions& o) {
 
 }  // namespace
 
-void register_view(CLI::App& app) {
+void register_view(CLI::App& app, const GlobalOptions& global) {
   auto o = std::make_shared<ViewCommandOptions>();
   CLI::App* sub = app.add_subcommand("view", "Bring a table up to date and print keys or rows");
   sub->footer(
@@ -336,7 +336,7 @@ void register_view(CLI::App& app) {
   sub->add_option("--codec", o->codec, "Value codec")
       ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
       ->capture_default_str();
-  sub->callback([o] { run_view(*o); });
+  sub->callback([o, &global] { run_view(*o, global); });
 }
 
 }  // namespace goka::cli

@@ -1,7 +1,7 @@
 // Unit tests of the --exec handler process: a JSON-lines exchange, and no
 // file descriptor left open when it cannot start.
 
-#include "commands/exec_handler.hpp"
+#include "handlers/exec_handler.hpp"
 
 #include <fcntl.h>
 #include <sys/resource.h>

@@ -2,7 +2,7 @@
 // each route answers, and that bad requests get a 4xx while it keeps serving.
 // And the Prometheus text of view statistics.
 
-#include "commands/serve.hpp"
+#include "monitor/serve.hpp"
 
 #include <httplib.h>
 
@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "cli/global_options.hpp"
-#include "commands/stats_report.hpp"
+#include "monitor/stats_report.hpp"
 #include "goka/error.hpp"
 
 namespace {
@@ -142,16 +142,13 @@ TEST_CASE("serve: a server stopped right after it started does stop") {
   // failure here, not a stuck test run: the servers live on a thread of
   // their own.
   auto fake = std::make_shared<FakeSource>();
-  const int saved_quiet = goka::cli::global_options().quiet;
-  goka::cli::global_options().quiet = 1;  // not 50 "serving" lines
   auto done = std::make_shared<std::promise<void>>();
   std::future<void> finished = done->get_future();
   std::thread([done, fake] {
-    for (int i = 0; i < 50; ++i) goka::cli::Server server("127.0.0.1:0", fake->source());
+    for (int i = 0; i < 50; ++i) goka::cli::Server server("127.0.0.1:0", fake->source(), false);
     done->set_value();
   }).detach();
   const bool stopped = finished.wait_for(std::chrono::seconds(30)) == std::future_status::ready;
-  goka::cli::global_options().quiet = saved_quiet;
   REQUIRE(stopped);  // else the stuck thread is left behind; the run still ends
 }
 

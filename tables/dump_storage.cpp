@@ -1,4 +1,4 @@
-#include "commands/dump_storage.hpp"
+#include "tables/dump_storage.hpp"
 
 #include <fmt/format.h>
 
@@ -15,7 +15,7 @@
 
 #include "cli/global_options.hpp"
 #include "cli/value_codec.hpp"
-#include "commands/table_support.hpp"
+#include "tables/table_support.hpp"
 #include "goka/error.hpp"
 #include "goka/storage.hpp"
 
@@ -90,7 +90,7 @@ void run_dump_storage(const DumpStorageOptions& options) {
     std::vector<std::unique_ptr<Iterator>> parts;
     for (int32_t p : partitions) {
       opened.push_back(open_leveldb_storage(options.dir, topic, p, leveldb));
-      if (global_options().quiet == 0) {
+      if (!options.quiet) {
         const std::optional<std::string> offset = opened.back()->get(kOffsetKey);
         std::fprintf(stderr, "goka-cli: dump: %s.%d __offset=%s\n", topic.c_str(), p,
                      offset ? offset->c_str() : "none");

@@ -4,9 +4,9 @@
 //   GET /tables/TABLE/KEY  the value as JSON; 404 with {"error":...} when the
 //                          table is not held here or has no such key (KEY is
 //                          URL-decoded and may contain '/')
-//   GET /stats             JSON (commands/stats_report.hpp)
+//   GET /stats             JSON (monitor/stats_report.hpp)
 //   GET /metrics           Prometheus text format
-//   GET /                  the live monitor page (commands/monitor_page.hpp)
+//   GET /                  the live monitor page (monitor/monitor_page.hpp)
 // Anything else gets a 4xx; an exception in a handler a 500. Handlers run on
 // the server's own threads and must be thread-safe.
 
@@ -40,9 +40,10 @@ class Server {
  public:
   // Listens on address ("HOST:PORT", "[V6]:PORT", ":PORT" or "PORT"; no host:
   // 127.0.0.1; port 0: any free port) and serves on threads of its own.
-  // Says "goka-cli: serving http://HOST:PORT/" on stderr (unless -q). Throws goka::Error:
-  // Errc::usage for an address that does not parse, Errc::runtime when it cannot listen.
-  Server(const std::string& address, ServeSource source);
+  // Says "goka-cli: serving http://HOST:PORT/" on stderr when announce (the
+  // commands pass "not -q"). Throws goka::Error: Errc::usage for an address
+  // that does not parse, Errc::runtime when it cannot listen.
+  Server(const std::string& address, ServeSource source, bool announce = true);
   // Stops listening and waits for the server's threads.
   ~Server();
   Server(const Server&) = delete;

@@ -1,4 +1,4 @@
-#include "commands/serve.hpp"
+#include "monitor/serve.hpp"
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "cli/global_options.hpp"
-#include "commands/monitor_page.hpp"
+#include "monitor/monitor_page.hpp"
 #include "goka/error.hpp"
 
 namespace goka::cli {
@@ -77,7 +77,7 @@ struct Server::State {
   }
 };
 
-Server::Server(const std::string& address, ServeSource source) : state_(std::make_unique<State>()) {
+Server::Server(const std::string& address, ServeSource source, bool announce) : state_(std::make_unique<State>()) {
   const Endpoint endpoint = parse_address(address);
   State& s = *state_;
   s.source = std::move(source);
@@ -169,7 +169,7 @@ Server::Server(const std::string& address, ServeSource source) : state_(std::mak
   }
   // Said unless -q: the user needs the address (port 0 picks one).
   const bool v6 = endpoint.host.find(':') != std::string::npos;
-  if (global_options().quiet == 0) {
+  if (announce) {
     std::fprintf(stderr, "goka-cli: serving http://%s%s%s:%d/\n", v6 ? "[" : "",
                  endpoint.host.c_str(), v6 ? "]" : "", s.port);
   }

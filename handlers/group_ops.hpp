@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
-#include "commands/decision.hpp"
+#include "handlers/decision.hpp"
 
 namespace goka::cli {
 

@@ -15,12 +15,13 @@ struct DumpStorageOptions {
   std::vector<int32_t> partitions;  // empty: all
   int64_t count = -1;               // rows at most; -1: no limit
   std::string codec = "json";
+  bool quiet = false;               // -q: no `__offset` lines
 };
 
 // Prints each topic's rows merged in key order: `{"key":..,"value":..}`
 // lines with options.topic, `{"topic":..,"key":..,"value":..}` lines (topics
 // in name order) without it. Writes each partition's `__offset` to stderr
-// unless -q. Throws goka::Error: Errc::not_found when dir holds no storage
+// unless quiet. Throws goka::Error: Errc::not_found when dir holds no storage
 // (of the topic), Errc::runtime for a storage in use or corrupt.
 void run_dump_storage(const DumpStorageOptions& options);
 

@@ -1,4 +1,4 @@
-#include "commands/group_ops.hpp"
+#include "handlers/group_ops.hpp"
 
 #include <fmt/format.h>
 

@@ -1,4 +1,4 @@
-#include "commands/decision.hpp"
+#include "handlers/decision.hpp"
 
 #include "goka/error.hpp"
 

@@ -1,4 +1,4 @@
-#include "commands/table_support.hpp"
+#include "tables/table_support.hpp"
 
 #include <fmt/format.h>
 #include <sys/ioctl.h>

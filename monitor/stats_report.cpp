@@ -1,4 +1,4 @@
-#include "commands/stats_report.hpp"
+#include "monitor/stats_report.hpp"
 
 #include <fmt/format.h>
 

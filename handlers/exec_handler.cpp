@@ -1,4 +1,4 @@
-#include "commands/exec_handler.hpp"
+#include "handlers/exec_handler.hpp"
 
 #include <fmt/format.h>
 #include <signal.h>
