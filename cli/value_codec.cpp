@@ -113,29 +113,29 @@ std::string invalid_json(std::string_view text) {
 
 // ---- ValueCodec --------------------------------------------------------------
 
+namespace {
+// Indexed by ValueCodec::Kind.
+constexpr std::string_view codec_names[] = {"json", "string", "int64", "bytes"};
+}  // namespace
+
 ValueCodec ValueCodec::from_name(std::string_view name) {
-  if (name == "json") return ValueCodec(Kind::json);
-  if (name == "string") return ValueCodec(Kind::string);
-  if (name == "int64") return ValueCodec(Kind::int64);
-  if (name == "bytes") return ValueCodec(Kind::bytes);
+  for (std::size_t i = 0; i < std::size(codec_names); ++i)
+    if (name == codec_names[i]) return ValueCodec(static_cast<Kind>(i));
   throw Error(Errc::usage, fmt::format("unknown codec {}: use one of {}", quoted(name), names()));
 }
 
-const char* ValueCodec::names() { return "json|string|int64|bytes"; }
+std::span<const std::string_view> ValueCodec::all_names() { return codec_names; }
 
-const char* ValueCodec::name() const {
-  switch (kind_) {
-    case Kind::json:
-      return "json";
-    case Kind::string:
-      return "string";
-    case Kind::int64:
-      return "int64";
-    case Kind::bytes:
-      return "bytes";
-  }
-  return "json";
+const std::string& ValueCodec::names() {
+  static const std::string joined = [] {
+    std::string out;
+    for (const auto name : codec_names) out += (out.empty() ? "" : "|") + std::string(name);
+    return out;
+  }();
+  return joined;
 }
+
+const char* ValueCodec::name() const { return codec_names[static_cast<std::size_t>(kind_)].data(); }
 
 std::string ValueCodec::encode(const json& value) const {
   switch (kind_) {

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -29,8 +30,11 @@ class ValueCodec {
   // "json", "string", "int64" or "bytes". Throws goka::Error(Errc::usage)
   // naming the text and the valid names otherwise.
   static ValueCodec from_name(std::string_view name);
-  // The names from_name() accepts, "json|string|int64|bytes".
-  static const char* names();
+  // The names from_name() accepts, in the order shown to users: the one list
+  // of codec names (--help, completions and error messages are made of it).
+  static std::span<const std::string_view> all_names();
+  // all_names() joined with '|': "json|string|int64|bytes".
+  static const std::string& names();
 
   Kind kind() const { return kind_; }
   const char* name() const;

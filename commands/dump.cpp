@@ -14,6 +14,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "cli/codec_option.hpp"
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/offset_spec.hpp"
@@ -212,9 +213,7 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
           ->type_name("FMT");
   table->excludes(follow);
   table->excludes(format);
-  sub->add_option("--codec", options->codec, "Value codec")
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
-      ->capture_default_str();
+  add_codec_option(sub, options->codec);
   sub->add_option("--storage", options->storage,
                   "Print the local storages under DIR instead of a topic")
       ->type_name("DIR");

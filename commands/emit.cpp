@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/codec_option.hpp"
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
@@ -357,9 +358,7 @@ void register_emit(CLI::App& app, const GlobalOptions& global) {
                   "Key/value delimiter of --input kv (\\t, \\n, \\r, \\\\ understood)")
       ->default_str("\\t")
       ->type_name("DELIM");
-  sub->add_option("--codec", options->codec, "Value codec")
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
-      ->capture_default_str();
+  add_codec_option(sub, options->codec);
   sub->add_option("-H,--header", options->headers, "Header added to every message (repeatable)")
       ->type_name("NAME=VALUE")
       ->allow_extra_args(false);

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cli/codec_option.hpp"
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
@@ -314,12 +315,8 @@ void register_run_group(CLI::App& app, const GlobalOptions& global) {
       ->type_name("TABLE")
       ->allow_extra_args(false);
   sub->add_flag("--loop", opts->loop, "Declare the loop topic GROUP-loop (handler loopbacks)");
-  sub->add_option("--codec", opts->codec, "Codec of input values (and emits)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}));
-  sub->add_option("--table-codec", opts->table_codec, "Codec of the group table's values")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"json", "int64", "string"}));
+  add_codec_option(sub, opts->codec, "--codec", "Codec of input values (and emits)");
+  add_codec_option(sub, opts->table_codec, "--table-codec", "Codec of the group table's values");
   sub->add_option("--storage", opts->storage,
                   "Local storage: a directory (LevelDB, Goka's layout) or memory")
       ->type_name("DIR|memory")

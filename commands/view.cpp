@@ -19,6 +19,7 @@
 #include <string_view>
 #include <vector>
 
+#include "cli/codec_option.hpp"
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
@@ -333,9 +334,7 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
                   "Keep following and answer HTTP on HOST:PORT (see README): "
                   "/tables/TABLE/KEY, /stats, /metrics, /")
       ->type_name("HOST:PORT");
-  sub->add_option("--codec", o->codec, "Value codec")
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
-      ->capture_default_str();
+  add_codec_option(sub, o->codec);
   sub->callback([o, &global] { run_view(*o, global); });
 }
 

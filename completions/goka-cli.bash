@@ -38,7 +38,7 @@ _goka_cli() {
     "view --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
     "run-group --op") COMPREPLY=($(compgen -W "count sum min max latest first append delete" -- "$cur")); return ;;
     "run-group --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
-    "run-group --table-codec") COMPREPLY=($(compgen -W "json int64 string" -- "$cur")); return ;;
+    "run-group --table-codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
     "run-group --start") COMPREPLY=($(compgen -W "earliest latest" -- "$cur")); return ;;
   esac
   if [[ " $topic_opts " == *" $prev "* && -n "$prev" ]]; then

@@ -79,7 +79,7 @@ complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l join -r -f -a
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l lookup -r -f -a '(__goka_cli_topics)' -d 'Look up keys of any table (repeatable)'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l loop -d 'Declare the loop topic GROUP-loop (handler loopbacks)'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l codec -r -f -a 'json string int64 bytes' -d 'Codec of input values (and emits)'
-complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l table-codec -r -f -a 'json int64 string' -d 'Codec of the group table'\''s values'
+complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l table-codec -r -f -a 'json string int64 bytes' -d 'Codec of the group table'\''s values'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l storage -r -d 'Local storage: a directory (LevelDB, Goka'\''s layout) or memory'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l start -r -f -a 'earliest latest' -d 'Where a new group begins'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l until-idle -r -d 'Exit 0 once all assigned inputs are processed, committed and quiet this long'

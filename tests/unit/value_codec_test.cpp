@@ -123,6 +123,10 @@ TEST_CASE("codec names", "[value_codec]") {
   CHECK(codec("bytes").kind() == ValueCodec::Kind::bytes);
   CHECK(std::string(codec("int64").name()) == "int64");
   CHECK(ValueCodec().kind() == ValueCodec::Kind::json);
+  // One list: every listed name parses back to a codec of that name.
+  CHECK(ValueCodec::names() == "json|string|int64|bytes");
+  for (const auto name : ValueCodec::all_names())
+    CHECK(ValueCodec::from_name(name).name() == name);
   try {
     codec("protobuf");
     FAIL("no error");
