@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "cli/base64.hpp"
 #include "goka/error.hpp"
 
 namespace goka::cli {
@@ -156,22 +157,32 @@ std::size_t skip_value(std::string_view text, std::size_t i) {
   return i;
 }
 
-// The text of the top-level member name of a JSON object, as written; empty
-// when it is not found (a name spelled with escapes, say).
+// Whether the member name written at text (a JSON string with its quotes) is
+// name; escapes ("\u0076alue") are decoded first.
+bool name_is(std::string_view written, std::string_view name) {
+  if (written.find('\\') == std::string_view::npos)
+    return written.substr(1, written.size() - 2) == name;
+  return json::parse(written).get_ref<const std::string&>() == name;
+}
+
+// The text of the top-level member name of a JSON object as written, the last
+// one when the name is repeated (as nlohmann keeps the last); std::nullopt when
+// there is none.
 // REQUIRES: text is one valid JSON object.
-std::string_view raw_member(std::string_view text, std::string_view name) {
+std::optional<std::string_view> raw_member(std::string_view text, std::string_view name) {
+  std::optional<std::string_view> found;
   std::size_t i = skip_space(text, 0);
   if (text.substr(i, 3) == "\xEF\xBB\xBF") i = skip_space(text, i + 3);  // a BOM
   i = skip_space(text, i + 1);  // past '{'
   while (i < text.size() && text[i] == '"') {
-    std::size_t key_end = skip_string(text, i);
-    bool match = text.substr(i + 1, key_end - i - 2) == name;
+    const std::size_t key_end = skip_string(text, i);
+    const bool match = name_is(text.substr(i, key_end - i), name);
     i = skip_space(text, skip_space(text, key_end) + 1);  // past ':'
-    std::size_t value_end = skip_value(text, i);
-    if (match) return text.substr(i, value_end - i);
+    const std::size_t value_end = skip_value(text, i);
+    if (match) found = text.substr(i, value_end - i);
     i = skip_space(text, skip_space(text, value_end) + 1);  // past ','
   }
-  return {};
+  return found;
 }
 
 }  // namespace
@@ -251,10 +262,11 @@ Envelope parse_envelope(std::string_view line, const ValueCodec& codec) {
   if (value != doc.end()) {
     if (!value->is_null()) {
       try {
-        // JSON values keep their bytes (key order, number spelling, escapes).
-        std::string_view raw =
-            codec.kind() == ValueCodec::Kind::json ? raw_member(line, "value") : std::string_view();
-        envelope.value = raw.empty() ? codec.encode(*value) : codec.encode_text(raw);
+        // A JSON value keeps its bytes (key order, number spelling, escapes):
+        // its text as written is compacted, never the parsed value re-written.
+        std::optional<std::string_view> raw;
+        if (codec.kind() == ValueCodec::Kind::json) raw = raw_member(line, "value");
+        envelope.value = raw ? codec.encode_text(*raw) : codec.encode(*value);
       } catch (const Error& e) {
         invalid(fmt::format("value: {}", e.message()));
       }

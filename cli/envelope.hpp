@@ -24,6 +24,7 @@
 #include <string_view>
 
 #include "cli/value_codec.hpp"
+#include "goka/json_text.hpp"  // the envelope is written with its helpers
 #include "goka/record.hpp"
 
 namespace goka::cli {

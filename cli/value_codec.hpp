@@ -1,19 +1,20 @@
 #pragma once
-// The value codecs of goka-cli (`--codec json|string|int64|bytes`): how a
-// value in a JSON document (the record envelope, a table row) maps to the
-// bytes stored in Kafka, byte-compatible with Go Goka's codecs:
+// The value codecs of goka-cli (`--codec`): how a value in a JSON document
+// (the record envelope, a table row, a handler request) maps to the bytes
+// stored in Kafka. Built on libgoka's codecs (goka/codec.hpp) and its one JSON
+// policy (goka/json_text.hpp), so the bytes are Go Goka's:
 //
-//   json    any JSON value      <-> its compact UTF-8 text
+//   json    any JSON value      <-> its UTF-8 text, kept as written (only
+//                                   whitespace outside strings dropped)
 //   string  a JSON string       <-> the raw bytes of the string (UTF-8)
 //   int64   a JSON integer      <-> decimal ASCII text, "42" or "-7"
 //   bytes   base64 text (JSON)  <-> the raw bytes
 //
-// Plus the text helpers the codecs are made of: base64 (RFC 4648, standard
-// alphabet, padded), UTF-8 validation and JSON string escaping. Stateless and
+// The names are listed once, in all_names(); the options that choose a codec
+// are made in cli/codec_option.hpp. A new kind is added here: its name in
+// the list, from_name() and the four conversions. Stateless, cheap to copy and
 // thread-safe.
 
-#include <cstddef>
-#include <cstdint>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
@@ -27,7 +28,7 @@ class ValueCodec {
   enum class Kind { json, string, int64, bytes };
 
   explicit ValueCodec(Kind kind = Kind::json) : kind_(kind) {}
-  // "json", "string", "int64" or "bytes". Throws goka::Error(Errc::usage)
+  // A codec by its name, one of all_names(). Throws goka::Error(Errc::usage)
   // naming the text and the valid names otherwise.
   static ValueCodec from_name(std::string_view name);
   // The names from_name() accepts, in the order shown to users: the one list
@@ -39,12 +40,14 @@ class ValueCodec {
   Kind kind() const { return kind_; }
   const char* name() const;
 
-  // A JSON value to the bytes stored in Kafka. Throws goka::Error(Errc::decode)
-  // when value has the wrong type for the codec (a number for string, a
-  // fraction for int64, a string that is not base64 for bytes, ...).
+  // A JSON value (one made or changed by goka-cli, e.g. a run-group state) to
+  // the bytes stored in Kafka. Throws goka::Error(Errc::decode) when value has
+  // the wrong type for the codec (a number for string, a fraction for int64, a
+  // string that is not base64 for bytes, ...).
   std::string encode(const nlohmann::json& value) const;
 
-  // Command-line and `--input kv` text to bytes:
+  // Text to bytes: command-line and `--input kv` values, and for json the
+  // text of a value as written in an envelope (so its bytes are kept):
   //   json   the text must be one valid JSON value; returned compacted
   //          (whitespace outside strings removed, everything else unchanged);
   //   string the text itself;
@@ -54,51 +57,19 @@ class ValueCodec {
   // Throws goka::Error(Errc::decode) with what is wrong.
   std::string encode_text(std::string_view text) const;
 
-  // Bytes from Kafka to a JSON value. Throws goka::Error(Errc::decode) when
-  // they do not decode (invalid JSON, invalid UTF-8 for string, not an int64).
+  // Bytes from Kafka to a JSON value, to inspect or compute with. Throws
+  // goka::Error(Errc::decode) when they do not decode (invalid JSON, invalid
+  // UTF-8 for string, not an int64).
   nlohmann::json decode(std::string_view bytes) const;
 
-  // Appends the decoded value of bytes as compact JSON text to out and returns
+  // Appends the decoded value of bytes as JSON text to out and returns
   // std::nullopt, or, when the bytes do not decode, leaves out unchanged and
-  // returns why. Never throws for bad bytes; the fast path of `dump`.
+  // returns why. A json value is appended as written (compacted). Never
+  // throws for bad bytes; the fast path of `dump` and `view`.
   std::optional<std::string> append_decoded(std::string& out, std::string_view bytes) const;
 
  private:
   Kind kind_;
 };
-
-// ---- text helpers ------------------------------------------------------------
-
-// RFC 4648 base64 with the standard alphabet and '=' padding.
-std::string base64_encode(std::string_view bytes);
-void append_base64(std::string& out, std::string_view bytes);
-// Decodes padded base64 (unpadded input whose length allows it is accepted
-// too). Throws goka::Error(Errc::decode) naming the first bad character.
-std::string base64_decode(std::string_view text);
-
-// The offset of the first byte that is not part of well-formed UTF-8
-// (overlong forms, surrogates and code points above U+10FFFF are not), or
-// std::nullopt when text is valid UTF-8.
-std::optional<std::size_t> find_invalid_utf8(std::string_view text) noexcept;
-inline bool is_valid_utf8(std::string_view text) noexcept {
-  return !find_invalid_utf8(text).has_value();
-}
-
-// Appends text as a quoted JSON string: '"' and '\\' escaped, control
-// characters as \n, \t, ... or \u00XX. Bytes that are not valid UTF-8 become
-// U+FFFD. Returns false when such a replacement was needed.
-bool append_json_string(std::string& out, std::string_view text);
-
-// Why text is not one valid JSON value (nlohmann's message without its
-// "[json.exception...]" prefix), or std::nullopt when it is. No exceptions.
-std::optional<std::string> json_error(std::string_view text);
-
-// Checks that text is one valid JSON value (RFC 8259, strict as nlohmann's
-// parser: UTF-8 strings, paired surrogate escapes, a leading BOM allowed) and
-// appends it with the whitespace outside strings (and the BOM) removed. All
-// else is copied unchanged: number spellings and escapes stay as they are.
-// Returns false and leaves out unchanged when text is not valid JSON. One
-// pass, no DOM: the fast path of the json codec.
-bool append_compact_json(std::string& out, std::string_view text);
 
 }  // namespace goka::cli
