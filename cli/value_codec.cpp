@@ -116,6 +116,12 @@ std::string ValueCodec::encode_text(std::string_view text) const {
   return {};
 }
 
+std::optional<std::string> ValueCodec::encode_value_text(std::string_view text) const {
+  std::string bytes = encode_text(text);
+  if (kind_ == Kind::json && bytes == "null") return std::nullopt;
+  return bytes;
+}
+
 json ValueCodec::decode(std::string_view bytes) const {
   switch (kind_) {
     case Kind::json: {

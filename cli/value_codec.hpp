@@ -57,6 +57,12 @@ class ValueCodec {
   // Throws goka::Error(Errc::decode) with what is wrong.
   std::string encode_text(std::string_view text) const;
 
+  // encode_text() for a message's value given as text (`emit TOPIC KEY VALUE`,
+  // `--input kv`): for json, the text `null` (whitespace around allowed) is a
+  // tombstone, std::nullopt, as an envelope's "value":null is and as Goka's
+  // emitter sends a nil value. The other codecs never give std::nullopt.
+  std::optional<std::string> encode_value_text(std::string_view text) const;
+
   // Bytes from Kafka to a JSON value, to inspect or compute with. Throws
   // goka::Error(Errc::decode) when they do not decode (invalid JSON, invalid
   // UTF-8 for string, not an int64).

@@ -21,8 +21,8 @@ _goka_cli() {
   case "$sub" in
     "") COMPREPLY=($(compgen -W "broker emit dump view recover run-group status partition topics completion $global" -- "$cur")); return ;;
     broker) opts="-h --help -t --topic --brokers-count --address-file --control"; valued="-t --topic --brokers-count --address-file"; topic_opts=""; topic_positional=0 ;;
-    emit) opts="-h --help --input -K --key-delimiter --codec -H --header -p --partition -Z --null-empty --keep-partition --skip-invalid"; valued="--input -K --key-delimiter --codec -H --header -p --partition"; topic_opts=""; topic_positional=1 ;;
-    dump) opts="-h --help -f --follow -o --offset -c --count -p --partition --table --format --codec --storage"; valued="-o --offset -c --count -p --partition --format --codec --storage"; topic_opts=""; topic_positional=1 ;;
+    emit) opts="-h --help --input -K --key-delimiter --codec -H --header -p --partition -Z --null-empty --keep-partition --skip-invalid --rate"; valued="--input -K --key-delimiter --codec -H --header -p --partition --rate"; topic_opts=""; topic_positional=1 ;;
+    dump) opts="-h --help -f --follow -o --offset --until -k --key -c --count -p --partition --table --format --codec --storage"; valued="-o --offset --until -k --key -c --count -p --partition --format --codec --storage"; topic_opts=""; topic_positional=1 ;;
     view) opts="-h --help --group --all --prefix --range --watch --storage --serve --codec"; valued="--group --prefix --range --storage --serve --codec"; topic_opts=""; topic_positional=1 ;;
     recover) opts="-h --help --group --storage"; valued="--group --storage"; topic_opts=""; topic_positional=1 ;;
     run-group) opts="-h --help -i --input --op --exec --field --max-items -o --output --join --lookup --loop --codec --table-codec --storage --start --until-idle --serve --threads"; valued="-i --input --op --exec --field --max-items -o --output --join --lookup --codec --table-codec --storage --start --until-idle --serve --threads"; topic_opts="-i --input -o --output --join --lookup"; topic_positional=0 ;;
