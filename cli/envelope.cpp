@@ -185,6 +185,38 @@ std::optional<std::string_view> raw_member(std::string_view text, std::string_vi
   return found;
 }
 
+// "key": a string or null; "key_b64", when present, holds the exact bytes.
+std::optional<std::string> parse_key(json& doc) {
+  if (const json* key_b64 = find_field(doc, "key_b64")) return base64_field(*key_b64, "key_b64");
+  auto key = doc.find("key");
+  if (key == doc.end()) invalid("missing \"key\"");
+  if (key->is_string()) return std::move(key->get_ref<std::string&>());
+  if (!key->is_null())
+    invalid(fmt::format("\"key\" must be a string or null, not {}", key->type_name()));
+  return std::nullopt;
+}
+
+// "value": encoded with the codec, null a tombstone; or "value_b64", raw bytes.
+std::optional<std::string> parse_value(const json& doc, std::string_view line,
+                                       const ValueCodec& codec) {
+  auto value = doc.find("value");
+  if (value == doc.end()) {
+    if (const json* value_b64 = find_field(doc, "value_b64"))
+      return base64_field(*value_b64, "value_b64");
+    invalid("missing \"value\"");
+  }
+  if (value->is_null()) return std::nullopt;
+  try {
+    // A JSON value keeps its bytes (key order, number spelling, escapes): its
+    // text as written is compacted, never the parsed value re-written.
+    std::optional<std::string_view> raw;
+    if (codec.kind() == ValueCodec::Kind::json) raw = raw_member(line, "value");
+    return raw ? codec.encode_text(*raw) : codec.encode(*value);
+  } catch (const Error& e) {
+    invalid(fmt::format("value: {}", e.message()));
+  }
+}
+
 }  // namespace
 
 void append_envelope(std::string& out, const Record& record, const ValueCodec& codec) {
@@ -244,38 +276,8 @@ Envelope parse_envelope(std::string_view line, const ValueCodec& codec) {
 
   Envelope envelope;
 
-  // key: a string or null; key_b64, when present, holds the exact bytes.
-  if (const json* key_b64 = find_field(doc, "key_b64")) {
-    envelope.key = base64_field(*key_b64, "key_b64");
-  } else {
-    auto key = doc.find("key");
-    if (key == doc.end()) invalid("missing \"key\"");
-    if (key->is_string()) {
-      envelope.key = std::move(key->get_ref<std::string&>());
-    } else if (!key->is_null()) {
-      invalid(fmt::format("\"key\" must be a string or null, not {}", key->type_name()));
-    }
-  }
-
-  // value: encoded with the codec; null is a tombstone; value_b64 is raw bytes.
-  auto value = doc.find("value");
-  if (value != doc.end()) {
-    if (!value->is_null()) {
-      try {
-        // A JSON value keeps its bytes (key order, number spelling, escapes):
-        // its text as written is compacted, never the parsed value re-written.
-        std::optional<std::string_view> raw;
-        if (codec.kind() == ValueCodec::Kind::json) raw = raw_member(line, "value");
-        envelope.value = raw ? codec.encode_text(*raw) : codec.encode(*value);
-      } catch (const Error& e) {
-        invalid(fmt::format("value: {}", e.message()));
-      }
-    }
-  } else if (const json* value_b64 = find_field(doc, "value_b64")) {
-    envelope.value = base64_field(*value_b64, "value_b64");
-  } else {
-    invalid("missing \"value\"");
-  }
+  envelope.key = parse_key(doc);
+  envelope.value = parse_value(doc, line, codec);
 
   if (const json* timestamp = find_field(doc, "timestamp")) {
     if (!timestamp->is_number_integer() ||

@@ -16,7 +16,8 @@
 //
 // Parsing (emit) needs "key" (or "key_b64") and "value" (or "value_b64", raw
 // bytes that bypass the codec); "timestamp", "partition" and "headers" are
-// used when present and not null; every other field is ignored.
+// used when present and not null; every other field is ignored. With the json
+// codec a value's text is kept as written, but for whitespace.
 
 #include <cstdint>
 #include <optional>

@@ -134,6 +134,24 @@ TEST_CASE("json codec", "[value_codec]") {
   CHECK(thrown([&] { c.encode_text(std::string("[1]\0", 4)); }) == Errc::decode);
 }
 
+TEST_CASE("a JSON null given as text is a tombstone with the json codec only", "[value_codec]") {
+  CHECK_FALSE(codec("json").encode_value_text("null"));
+  CHECK_FALSE(codec("json").encode_value_text(" null\n"));
+  CHECK(codec("json").encode_value_text("\"null\"") == "\"null\"");
+  CHECK(codec("json").encode_value_text("[null]") == "[null]");
+  CHECK(codec("string").encode_value_text("null") == "null");
+  CHECK(thrown([&] { codec("json").encode_value_text("nul"); }) == Errc::decode);
+}
+
+TEST_CASE("the json codec keeps a value as written through every path", "[value_codec]") {
+  const auto c = codec("json");
+  const std::string go = "{\"b\":1e2,  \"s\":\"\\u003c\",\"f\":1.50}";
+  const std::string kept = R"({"b":1e2,"s":"\u003c","f":1.50})";
+  CHECK(c.encode_text(go) == kept);
+  CHECK(decoded_text(c, go) == kept);
+  CHECK(c.decode(go) == json::parse(kept));  // parsed only to inspect
+}
+
 TEST_CASE("the json codec gives the bytes goka::JsonCodec gives", "[value_codec]") {
   const auto c = codec("json");
   goka::JsonCodec goka_codec;
