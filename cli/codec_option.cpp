@@ -19,7 +19,7 @@ std::string choices() {
 
 }  // namespace
 
-CLI::Option* add_codec_option(CLI::App* sub, std::string& name, const std::string& flag,
+CLI::Option* add_codec_option(CLI::App* sub, ValueCodec& codec, const std::string& flag,
                               const std::string& description) {
   CLI::Validator valid(
       [](std::string& text) -> std::string {
@@ -31,7 +31,13 @@ CLI::Option* add_codec_option(CLI::App* sub, std::string& name, const std::strin
         return {};
       },
       choices());
-  return sub->add_option(flag, name, description)->check(valid)->capture_default_str();
+  return sub
+      ->add_option_function<std::string>(
+          flag, [&codec](const std::string& name) { codec = ValueCodec::from_name(name); },
+          description)
+      ->check(valid)
+      ->default_str(codec.name())
+      ->type_name("TEXT");
 }
 
 }  // namespace goka::cli

@@ -43,7 +43,7 @@ struct DumpOptions {
   bool table = false;
   std::string format;
   CLI::Option* format_option = nullptr;  // given, even as "" (prints nothing per record)
-  std::string codec = "json";
+  ValueCodec codec;     // --codec
   std::string storage;  // --storage DIR: local storages instead of a topic
   std::string until;    // --until s@MS | end ("": not given)
   std::string key;      // -k KEY
@@ -99,7 +99,7 @@ class Selection {
 class Printer {
  public:
   Printer(const DumpOptions& options, StdoutWriter& output)
-      : output_(output), codec_(ValueCodec::from_name(options.codec)), table_(options.table) {
+      : output_(output), codec_(options.codec), table_(options.table) {
     if (options.format_option != nullptr && options.format_option->count() > 0)
       format_.emplace(options.format);
   }

@@ -37,7 +37,7 @@ struct EmitOptions {
   CLI::Option* value_option = nullptr;
   std::string input = "json";
   std::string delimiter = "\t";
-  std::string codec = "json";
+  ValueCodec codec;  // --codec
   std::vector<std::string> headers;
   int32_t partition = -1;
   bool null_empty = false;
@@ -365,7 +365,7 @@ void check_outcome(const EmitOptions& options, const EmitSummary& summary,
 void run_emit(const EmitOptions& options, const GlobalOptions& global) {
   const bool from_args = options.key_option->count() > 0;
   check_options(options, from_args);
-  const ValueCodec codec = ValueCodec::from_name(options.codec);
+  const ValueCodec codec = options.codec;
   Headers headers = parse_headers(options.headers);
   std::optional<std::string> arg_value;
   if (from_args) arg_value = argument_value(options, codec);

@@ -38,8 +38,8 @@ struct RunGroupOptions {
   std::vector<std::string> joins;
   std::vector<std::string> lookups;
   bool loop = false;
-  std::string codec = "json";
-  std::string table_codec = "json";
+  ValueCodec codec;        // --codec
+  ValueCodec table_codec;  // --table-codec
   std::string storage = "memory";
   std::string start = "earliest";
   double until_idle = 0;
@@ -52,8 +52,8 @@ class Callback {
  public:
   Callback(const RunGroupOptions& opts)
       : opts_(opts),
-        codec_(ValueCodec::from_name(opts.codec)),
-        table_codec_(ValueCodec::from_name(opts.table_codec)),
+        codec_(opts.codec),
+        table_codec_(opts.table_codec),
         op_{opts.op, opts.field, opts.max_items} {
     if (!opts.exec.empty()) handler_ = std::make_unique<ExecHandler>(opts.exec);
     needs_value_ = handler_ || (opts.op != "count" && opts.op != "delete");
@@ -234,7 +234,7 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
   std::optional<Server> server;
   if (!opts.serve.empty()) {
     server.emplace(opts.serve, serve_source(processor, graph,
-                                            ValueCodec::from_name(opts.table_codec), stopping),
+                                            opts.table_codec, stopping),
                    global.quiet == 0);
   }
 

@@ -43,7 +43,7 @@ struct ViewCommandOptions {
   std::vector<std::string> range;  // FROM TO
   bool watch = false;
   std::string storage;
-  std::string codec = "json";
+  ValueCodec codec;  // --codec
   std::string serve;
   CLI::Option* prefix_option = nullptr;
   CLI::Option* range_option = nullptr;
@@ -218,7 +218,7 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   }
   table = resolve_table(table, o.group);
   const Selection selection = check_selection(o, keys);
-  const ValueCodec codec = ValueCodec::from_name(o.codec);
+  const ValueCodec codec = o.codec;
 
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
