@@ -131,8 +131,15 @@ GroupStatus await_idle(TopicManager& topics, const StatusOptions& opts) {
                           fmt::join(last->busy, ", "));
       }
     } catch (const Error& e) {
-      if (e.code() != Errc::not_found) throw;
-      why = "the group has no committed offsets and no table yet";
+      // A group not known yet, or a cluster still loading a new group's
+      // offsets (NOT_COORDINATOR, COORDINATOR_LOAD_IN_PROGRESS): ask again.
+      if (e.code() == Errc::not_found) {
+        why = "the group has no committed offsets and no table yet";
+      } else if (e.code() == Errc::kafka) {
+        why = e.what();
+      } else {
+        throw;
+      }
     }
     const auto left = deadline - std::chrono::steady_clock::now();
     if (left <= std::chrono::steady_clock::duration::zero()) break;
