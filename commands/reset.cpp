@@ -108,6 +108,12 @@ std::vector<std::string> inputs_of(TopicManager& topics, const ResetOptions& o) 
   std::vector<std::string> out;
   for (const TopicInfo& info : topics.topics()) {
     if (info.name == o.group + "-table") continue;
+    if (info.name == o.group + "-loop") {
+      // Its records come from processing the inputs, which reprocessing
+      // emits again: moving it back would process them twice.
+      note(fmt::format("reset: {} left as it is (name it with --input to move it)", info.name));
+      continue;
+    }
     for (int64_t c : topics.committed(o.group, info.name)) {
       if (c >= 0) {
         out.push_back(info.name);
@@ -243,8 +249,9 @@ void register_reset(CLI::App& app, const GlobalOptions& global) {
   CLI::App* sub = app.add_subcommand(
       "reset", "Move a stopped processor group's committed input offsets (to reprocess)");
   sub->footer(
-      "The group's inputs are the topics it committed offsets for (--input TOPIC, repeatable,\n"
-      "limits the reset to some, or names one not committed yet). Exactly one of\n"
+      "The group's inputs are the topics it committed offsets for, except GROUP-loop, whose\n"
+      "records reprocessing emits again (--input TOPIC, repeatable, limits the reset to some,\n"
+      "or names one not committed yet, or GROUP-loop). Exactly one of\n"
       "  --to-earliest        the low watermark of each partition;\n"
       "  --to-latest          the high watermark (skip everything not processed yet);\n"
       "  --to-datetime ISO    the first record at or after that time (YYYY-MM-DD[THH:MM[:SS[.fff]]]\n"

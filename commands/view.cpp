@@ -243,6 +243,21 @@ void wait_for_key(const View& view, KeyWatch& watch, const std::string& key,
   out.flush();
 }
 
+// --wait: a table that does not exist yet (its group has not created it)
+// is waited for, asking every 200 ms; Errc::timeout at deadline.
+void await_table(TopicManager&& topics, const std::string& table, const std::string& key,
+                 std::chrono::steady_clock::time_point deadline, double seconds) {
+  while (!topics.exists(table)) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw Error(Errc::timeout,
+                  fmt::format("key {} did not appear within {} s: the table does not exist", key,
+                              seconds),
+                  {.topic = table});
+    }
+    if (wait_for_interrupt(std::chrono::milliseconds(200))) throw ExitStatus{130};
+  }
+}
+
 // What `--serve` answers from: the view's statistics and values.
 ServeSource serve_source(const View& view, ValueCodec codec) {
   ServeSource source;
@@ -326,6 +341,7 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
       throw Error(Errc::usage, fmt::format("--expect: not one JSON value: {}", o.expect));
   }
   if (!o.storage.empty()) options.storage = leveldb_storage_builder(o.storage);
+  if (waiting) await_table(TopicManager(options.client), table, keys.front(), deadline, o.wait);
   if (selection == Selection::keys) {
     const int32_t count = TopicManager(options.client).partitions(table);
     options.partitions = partitions_for(keys, count);
@@ -414,8 +430,8 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
       "(DIR/TABLE.PARTITION, Go Goka's layout) so that the next run reads only what is new;\n"
       "the default is memory. For CI: --wait SECONDS with one KEY waits until the key\n"
       "exists (with --expect JSON: until its decoded value equals JSON, compared as JSON\n"
-      "values) while following the table, prints its row and exits 0; after SECONDS (counted\n"
-      "from the start, recovery included) it exits 4 with the last value seen, or that the\n"
+      "values) while following the table (waiting for the table to exist too), prints its row\n"
+      "and exits 0; after SECONDS (counted from the start, recovery included) it exits 4 with the last value seen, or that the\n"
       "key never appeared, on stderr. With --group G the table is G-table and every positional\n"
       "argument is a KEY. Values are decoded with --codec; one that does not decode is shown\n"
       "as \"value_b64\" with \"value_error\".");

@@ -2,7 +2,7 @@
 # nothing changed; usage errors; what the embedded broker cannot do is a
 # clear error. The resets themselves: reset_kafka.sh (real Kafka).
 source "$(dirname "$0")/lib.sh"
-start_broker -t clicks:2 -t counts-table:2
+start_broker -t clicks:2 -t counts-table:2 -t counts-loop:2
 
 for i in $(seq 1 40); do printf 'user-%d\t{}\n' $((i % 4)); done | "$CLI" -q emit clicks --input kv
 run 0 "$CLI" run-group counts -i clicks --op count --until-idle 1
@@ -20,6 +20,7 @@ for topic, p, old, new in rows:
     assert int(old) == before[(topic, int(p))] and new == "0", rows
 PY
 err_has "dry run, group counts unchanged"
+err_has "counts-loop left as it is"
 run 0 "$CLI" reset counts --shift-by -3 --dry-run --table
 grep -qE '^clicks +[01] +[0-9]+ +[0-9]+$' "$WORK/out" || fail "shift-by: $(cat "$WORK/out")"
 err_has "would empty group table counts-table"

@@ -24,6 +24,17 @@ end_view
 same "$VIEW_RC" 0 "view --wait exit"
 same "$(cat "$WORK/view.out")" '{"key":"k1","value":{"n":1}}' "view --wait output"
 
+# A table that does not exist yet is waited for (emit creates the topic).
+"$CLI" view later k --wait 60 >"$WORK/later.out" 2>"$WORK/later.err" &
+LATER_PID=$!
+"$CLI" -q emit later k '"v"'
+LATER_RC=0
+wait $LATER_PID || LATER_RC=$?
+same "$LATER_RC" 0 "view --wait on a new table: $(cat "$WORK/later.err")"
+same "$(cat "$WORK/later.out")" '{"key":"k","value":"v"}' "view --wait on a new table"
+run 4 "$CLI" view never-table k --wait 0.5
+err_has "the table does not exist"
+
 # A key already there: printed at once.
 run 0 "$CLI" view tbl k1 --wait 5
 out_is '{"key":"k1","value":{"n":1}}'
