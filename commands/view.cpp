@@ -160,6 +160,40 @@ std::function<bool(std::string_view)> change_filter(Selection selection,
   return [](std::string_view) { return true; };
 }
 
+// --wait SECONDS [--expect JSON] on one KEY.
+struct WaitSpec {
+  std::string key;
+  std::optional<nlohmann::json> expected;
+  std::chrono::steady_clock::time_point deadline;
+  double seconds = 0;
+
+  // "key K did not appear within N s[: why]" (Errc::timeout, exit 4).
+  Error timeout(const std::string& why, const std::string& table) const {
+    return Error(Errc::timeout,
+                 fmt::format("key {} did not appear within {} s{}", key, seconds,
+                             why.empty() ? "" : ": " + why),
+                 {.topic = table});
+  }
+};
+
+// The --wait of o (nullopt without it), counted from started. Throws
+// Errc::usage for --expect text that is not one JSON value.
+std::optional<WaitSpec> wait_spec(const ViewCommandOptions& o, const std::vector<std::string>& keys,
+                                  std::chrono::steady_clock::time_point started) {
+  if (o.wait < 0) return std::nullopt;
+  WaitSpec spec;
+  spec.key = keys.front();  // check_selection(): exactly one
+  spec.seconds = o.wait;
+  spec.deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(o.wait));
+  if (o.expect_option->count() > 0) {
+    spec.expected = nlohmann::json::parse(o.expect, nullptr, false);
+    if (spec.expected->is_discarded())
+      throw Error(Errc::usage, fmt::format("--expect: not one JSON value: {}", o.expect));
+  }
+  return spec;
+}
+
 // --wait: counts the changes of one key, so that the main thread can wait
 // for the next one after reading the key's value. Thread-safe.
 class KeyWatch {
@@ -220,21 +254,21 @@ std::string shown_value(const std::string& key, const std::optional<std::string>
 // --wait: from the recovered view on, waits until the key exists (and equals
 // expected) and prints its row, or throws Errc::timeout at deadline with the
 // last value seen.
-void wait_for_key(const View& view, KeyWatch& watch, const std::string& key,
-                  const std::optional<nlohmann::json>& expected, const ValueCodec& codec,
-                  std::chrono::steady_clock::time_point deadline, double seconds) {
+void wait_for_key(const View& view, KeyWatch& watch, const WaitSpec& spec,
+                  const ValueCodec& codec) {
+  const std::string& key = spec.key;
+  const std::optional<nlohmann::json>& expected = spec.expected;
   std::optional<std::string> value;
   while (true) {
     const uint64_t seen = watch.changes();
     value = view.get(key);
     if (wait_satisfied(value, expected, codec)) break;
-    if (!watch.wait_after(seen, deadline)) {
+    if (!watch.wait_after(seen, spec.deadline)) {
       if (interrupted()) throw ExitStatus{130};
+      if (!expected) throw spec.timeout("", view.table());
       throw Error(Errc::timeout,
-                  expected ? fmt::format("key {} did not equal {} within {} s; {}", key,
-                                         expected->dump(), seconds,
-                                         shown_value(key, value, codec))
-                           : fmt::format("key {} did not appear within {} s", key, seconds),
+                  fmt::format("key {} did not equal {} within {} s; {}", key, expected->dump(),
+                              spec.seconds, shown_value(key, value, codec)),
                   {.topic = view.table()});
     }
   }
@@ -245,14 +279,10 @@ void wait_for_key(const View& view, KeyWatch& watch, const std::string& key,
 
 // --wait: a table that does not exist yet (its group has not created it)
 // is waited for, asking every 200 ms; Errc::timeout at deadline.
-void await_table(TopicManager&& topics, const std::string& table, const std::string& key,
-                 std::chrono::steady_clock::time_point deadline, double seconds) {
+void await_table(TopicManager&& topics, const std::string& table, const WaitSpec& spec) {
   while (!topics.exists(table)) {
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw Error(Errc::timeout,
-                  fmt::format("key {} did not appear within {} s: the table does not exist", key,
-                              seconds),
-                  {.topic = table});
+    if (std::chrono::steady_clock::now() >= spec.deadline) {
+      throw spec.timeout("the table does not exist", table);
     }
     if (wait_for_interrupt(std::chrono::milliseconds(200))) throw ExitStatus{130};
   }
@@ -329,19 +359,11 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
   options.client = client_options(global);
-  const bool waiting = o.wait >= 0;
+  const std::optional<WaitSpec> waiting = wait_spec(o, keys, started);
   const bool follow = o.watch || !o.serve.empty() || waiting;
   options.follow = follow;
-  const auto deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                      std::chrono::duration<double>(std::max(o.wait, 0.0)));
-  std::optional<nlohmann::json> expected;
-  if (o.expect_option->count() > 0) {
-    expected = nlohmann::json::parse(o.expect, nullptr, false);
-    if (expected->is_discarded())
-      throw Error(Errc::usage, fmt::format("--expect: not one JSON value: {}", o.expect));
-  }
   if (!o.storage.empty()) options.storage = leveldb_storage_builder(o.storage);
-  if (waiting) await_table(TopicManager(options.client), table, keys.front(), deadline, o.wait);
+  if (waiting) await_table(TopicManager(options.client), table, *waiting);
   if (selection == Selection::keys) {
     const int32_t count = TopicManager(options.client).partitions(table);
     options.partitions = partitions_for(keys, count);
@@ -359,12 +381,9 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
                             std::chrono::seconds(1));
   view.start();
   if (!await_recovery(view, progress, "the view stopped before it was up to date",
-                      waiting ? std::optional(deadline) : std::nullopt)) {
+                      waiting ? std::optional(waiting->deadline) : std::nullopt)) {
     progress.clear();
-    throw Error(Errc::timeout,
-                fmt::format("key {} did not appear within {} s: the table is not recovered yet",
-                            keys.front(), o.wait),
-                {.topic = table});
+    throw waiting->timeout("the table is not recovered yet", table);
   }
   progress.clear();
   if (!follow) view.wait();  // the thread ends once recovered; rethrows its error
@@ -377,7 +396,7 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
 
   if (waiting) {
-    wait_for_key(view, key_watch, keys.front(), expected, codec, deadline, o.wait);
+    wait_for_key(view, key_watch, *waiting, codec);
     view.stop();
     view.wait();
     return;
