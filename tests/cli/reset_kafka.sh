@@ -48,6 +48,18 @@ same "$(lag_of clicks)" 8 "clicks lag after --to-datetime"
 run 0 "$CLI" reset counts --to-datetime 2099-01-01 --input clicks
 same "$(lag_of clicks)" 0 "a time after every record: the end"
 
+# A table that is not compacted is emptied with DeleteRecords (topics made
+# by Kafka's automatic creation: one partition, cleanup.policy=delete).
+"$CLI" -q emit plain-table stale 1
+for i in 1 2 3; do "$CLI" -q emit singles user-1 '{}'; done
+run 0 "$CLI" run-group plain -i singles --op count --until-idle 1
+run 0 "$CLI" reset plain --to-earliest --table
+err_has "plain-table emptied (records deleted)"
+run 0 "$CLI" run-group plain -i singles --op count --until-idle 1
+run 3 "$CLI" view plain-table stale
+run 0 "$CLI" view plain-table user-1
+out_is '{"key":"user-1","value":3}'
+
 # Refused while a member is active (exit 1, naming group and member).
 "$CLI" -v run-group counts -i clicks -i views --op count 2>"$WORK/group.err" &
 GROUP_PID=$!
