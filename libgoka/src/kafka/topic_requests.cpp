@@ -116,6 +116,26 @@ std::string answer(const std::string& request, const CreateTopicHandler& create)
   return create(name, partitions);
 }
 
+// Removes the sockets of brokers that are gone (killed, or a test process
+// that ended with _Exit): nobody listens on them any more.
+void remove_stale(const std::filesystem::path& dir) {
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    sockaddr_un address{};
+    try {
+      address = socket_address(entry.path());
+    } catch (const Error&) {
+      continue;
+    }
+    Fd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    if (fd.get() < 0) return;
+    if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 &&
+        (errno == ECONNREFUSED || errno == ENOENT)) {
+      std::filesystem::remove(entry.path(), ec);
+    }
+  }
+}
+
 }  // namespace
 
 std::filesystem::path topic_request_directory() {
@@ -188,6 +208,7 @@ TopicRequestServer::TopicRequestServer(const std::vector<int>& ports, CreateTopi
     throw Error(Errc::runtime, "cannot make the topic request directory: " + errno_text(),
                 {.detail = dir.string()});
   }
+  remove_stale(dir);
   for (int port : ports) s.paths.push_back(dir / std::to_string(port));
   sockaddr_un address = socket_address(s.paths.front());
   s.listener = Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
