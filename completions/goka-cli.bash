@@ -28,7 +28,7 @@ _goka_cli() {
     run-group) opts="-h --help -i --input --op --exec --field --max-items -o --output --join --lookup --loop --codec --table-codec --storage --start --until-idle --serve --threads"; valued="-i --input --op --exec --field --max-items -o --output --join --lookup --codec --table-codec --storage --start --until-idle --serve --threads"; topic_opts="-i --input -o --output --join --lookup"; topic_positional=0 ;;
     status) opts="-h --help --json"; valued=""; topic_opts=""; topic_positional=0 ;;
     partition) opts="-h --help -n --partitions -t --topic"; valued="-n --partitions -t --topic"; topic_opts="-t --topic"; topic_positional=0 ;;
-    topics) opts="-h --help --json"; valued=""; topic_opts=""; topic_positional=0 ;;
+    topics) opts="-h --help --json --compact --config --if-not-exists"; valued="--config"; topic_opts=""; topic_positional=0 ;;
     completion) opts="-h --help"; valued=""; topic_opts=""; topic_positional=0 ;;
   esac
   case "$sub $prev" in

@@ -42,6 +42,7 @@ error_line
 printf 'u-1\t{}\nu-2\t{}\nu-1\t{}\n' | "$CLI" -q emit clicks --input kv
 run 0 "$CLI" run-group auto -i clicks --op count --loop --until-idle 1
 run 0 "$CLI" topics
+cp "$WORK/out" "$WORK/topics"
 grep -qP '^auto-table\t3\t' "$WORK/out" || fail "auto-table:3 not created: $(cat "$WORK/out")"
 grep -qP '^auto-loop\t3\t' "$WORK/out" || fail "auto-loop:3 not created: $(cat "$WORK/out")"
 run 0 "$CLI" view auto-table u-1
@@ -49,8 +50,8 @@ out_is '{"key":"u-1","value":2}'
 
 if real_kafka; then
   # The group table is compacted; configs are kept and described.
-  grep -qP '^auto-table\t3\tcompact$' "$WORK/out" || fail "auto-table not compacted: $(cat "$WORK/out")"
-  grep -qP '^auto-loop\t3\tdelete$' "$WORK/out" || fail "auto-loop not delete: $(cat "$WORK/out")"
+  grep -qP '^auto-table\t3\tcompact$' "$WORK/topics" || fail "auto-table not compacted: $(cat "$WORK/topics")"
+  grep -qP '^auto-loop\t3\tdelete$' "$WORK/topics" || fail "auto-loop not delete: $(cat "$WORK/topics")"
   run 0 "$CLI" topics create kept:2 --compact --config retention.ms=3600000 --config segment.ms=600000
   run 0 "$CLI" topics create plain:2 --config cleanup.policy=delete
   run 0 "$CLI" topics
