@@ -96,7 +96,7 @@ page "wait 10 Number($(chart rate).dataset.points) >= 2 && Number($(chart lag).d
 page "wait 5 Number($(chart rate).dataset.max) > 0"
 page_is "$(chart rate).querySelector('polyline').points.length === Number($(chart rate).dataset.points)" true
 page_is "$(chart lag).querySelector('polyline').points.length >= 2" true
-page_is "text('chart-lag-now')" '"0"'
+page "wait 5 text('chart-lag-now') === '0'"
 page_is "performance.getEntriesByType('resource').every((r) => r.name.startsWith(location.origin))" true
 page_is "document.querySelectorAll('script[src], link[href], img[src]').length" 0
 shot=${GOKA_MONITOR_SCREENSHOT:-$WORK/monitor.png}
