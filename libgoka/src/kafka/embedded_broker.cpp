@@ -59,7 +59,7 @@ EmbeddedBroker::EmbeddedBroker(EmbeddedBrokerOptions options) : state_(std::make
       state_->requests = std::make_unique<kafka::TopicRequestServer>(
           kafka::loopback_ports(state_->bootstrap),
           [this](const std::string& name, int32_t partitions) { return on_topic_request(name, partitions); });
-    } catch (const Error& e) {
+    } catch (const std::exception& e) {  // goka::Error, or a filesystem_error
       state_->request_error = e.what();
     }
   }

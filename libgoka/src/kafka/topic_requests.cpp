@@ -121,6 +121,9 @@ std::string answer(const std::string& request, const CreateTopicHandler& create)
 void remove_stale(const std::filesystem::path& dir) {
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    // Only PORT names: a server binding under a temporary name is not done yet.
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     sockaddr_un address{};
     try {
       address = socket_address(entry.path());
@@ -210,17 +213,24 @@ TopicRequestServer::TopicRequestServer(const std::vector<int>& ports, CreateTopi
   }
   remove_stale(dir);
   for (int port : ports) s.paths.push_back(dir / std::to_string(port));
-  sockaddr_un address = socket_address(s.paths.front());
+  // Bound and listening under a temporary name, then renamed: a socket
+  // under a PORT name always answers (see remove_stale).
+  const std::filesystem::path pending = dir / fmt::format("{}.{}", ports.front(), ::getpid());
+  sockaddr_un address = socket_address(pending);
   s.listener = Fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (s.listener.get() < 0) throw Error(Errc::runtime, "cannot make a unix socket: " + errno_text());
-  // A socket left by a broker that was killed: its port is ours now.
-  for (const auto& path : s.paths) std::filesystem::remove(path);
+  std::error_code ec;
+  std::filesystem::remove(pending, ec);
   if (::bind(s.listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
       ::listen(s.listener.get(), 16) != 0) {
     throw Error(Errc::runtime, "cannot listen for topic requests: " + errno_text(),
-                {.detail = s.paths.front().string()});
+                {.detail = pending.string()});
   }
+  // What is there under our ports was left by brokers that are gone: the
+  // ports are ours now.
+  std::filesystem::rename(pending, s.paths.front());
   for (size_t i = 1; i < s.paths.size(); ++i) {
+    std::filesystem::remove(s.paths[i], ec);
     std::filesystem::create_symlink(s.paths.front().filename(), s.paths[i]);
   }
   int wake[2];
