@@ -29,7 +29,7 @@ _goka_cli() {
     status) opts="-h --help --json --wait-idle"; valued="--wait-idle"; topic_opts=""; topic_positional=0 ;;
     reset) opts="-h --help --to-earliest --to-latest --to-datetime --shift-by --input --table --storage --dry-run"; valued="--to-datetime --shift-by --input --storage"; topic_opts="--input"; topic_positional=0 ;;
     partition) opts="-h --help -n --partitions -t --topic"; valued="-n --partitions -t --topic"; topic_opts="-t --topic"; topic_positional=0 ;;
-    topics) opts="-h --help --json"; valued=""; topic_opts=""; topic_positional=0 ;;
+    topics) opts="-h --help --json --compact --config --if-not-exists"; valued="--config"; topic_opts=""; topic_positional=0 ;;
     completion) opts="-h --help"; valued=""; topic_opts=""; topic_positional=0 ;;
   esac
   case "$sub $prev" in

@@ -105,9 +105,18 @@ class Admin {
     (void)topics;
     return {};
   }
-  // Creates topic; throws Errc::not_found / Errc::timeout when it cannot.
-  virtual void create_topic(const std::string& topic, int32_t partitions,
+  // Creates topic with config (topic-level properties); false when it exists
+  // already (left as it is). Throws Errc::not_found when the cluster cannot
+  // create topics, Errc::timeout, Errc::kafka or Errc::config (the cluster
+  // refused the name, count or config) otherwise.
+  virtual bool create_topic(const std::string& topic, int32_t partitions,
                             const Properties& config) = 0;
+  // Deletes topic and returns once the cluster no longer lists it. Throws
+  // Errc::not_found when it does not exist, Errc::runtime when the cluster
+  // cannot delete topics (the embedded broker, backends without it).
+  virtual void delete_topic(const std::string& topic) {
+    throw Error(Errc::runtime, "this cluster cannot delete topics", {.topic = topic});
+  }
 };
 
 
