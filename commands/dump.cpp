@@ -40,6 +40,7 @@ struct DumpOptions {
   CLI::Option* format_option = nullptr;  // given, even as "" (prints nothing per record)
   std::string codec = "json";
   std::string storage;  // --storage DIR: local storages instead of a topic
+  bool read_uncommitted = false;
 };
 
 // What is done with each record: envelope lines, --format, or --table.
@@ -121,7 +122,9 @@ void run_dump(const DumpOptions& options, const GlobalOptions& global) {
   reader_options.stop_at_end = !options.follow;
 
   const auto started = std::chrono::steady_clock::now();
-  TopicReader reader(options.topic, std::move(reader_options), client_options(global));
+  ClientOptions client = client_options(global);
+  if (options.read_uncommitted) client.properties["isolation.level"] = "read_uncommitted";
+  TopicReader reader(options.topic, std::move(reader_options), std::move(client));
   log(LogLevel::debug, fmt::format("dump: reading {} partition(s) of {}",
                                    reader.end_offsets().size(), options.topic));
 
@@ -203,6 +206,8 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::NonNegativeNumber)
       ->allow_extra_args(false)
       ->type_name("P");
+  sub->add_flag("--read-uncommitted", options->read_uncommitted,
+                "Also records of open and aborted transactions (debugging; default: read committed)");
   auto* table = sub->add_flag("--table", options->table,
                               "Print the latest value per key, sorted by key, as "
                               "{\"key\":..,\"value\":..}; tombstones remove keys");

@@ -22,6 +22,15 @@ struct StatusOptions {
 // no list of them); its table is GROUP-table.
 void run_status(const StatusOptions& opts, const GlobalOptions& global) {
   TopicManager topics(client_options(global));
+  // Read committed (the default), a partition's end is its last stable
+  // offset; read uncommitted, its high watermark. They differ while a
+  // transaction is open (exactly-once groups).
+  ClientOptions uncommitted = client_options(global);
+  uncommitted.properties["isolation.level"] = "read_uncommitted";
+  TopicManager all(uncommitted);
+  auto ends = [&](const std::string& topic, int32_t p) {
+    return std::pair{all.watermarks(topic, p).high, topics.watermarks(topic, p).high};
+  };
   std::string table = opts.group + "-table";
   nlohmann::json inputs = nlohmann::json::array();
   int64_t total_committed = 0, total_high = 0, total_lag = 0;
@@ -36,11 +45,12 @@ void run_status(const StatusOptions& opts, const GlobalOptions& global) {
     for (int64_t c : committed) any = any || c >= 0;
     if (!any) continue;
     for (int32_t p = 0; p < static_cast<int32_t>(committed.size()); ++p) {
-      int64_t high = topics.watermarks(info.name, p).high;
+      auto [high, stable] = ends(info.name, p);
       int64_t done = std::max<int64_t>(committed[static_cast<size_t>(p)], 0);
       inputs.push_back({{"topic", info.name}, {"partition", p},
                         {"committed", committed[static_cast<size_t>(p)]}, {"high_watermark", high},
                         {"lag", high - done}});
+      if (stable != high) inputs.back()["last_stable_offset"] = stable;
       total_committed += done;
       total_high += high;
       total_lag += high - done;
@@ -52,11 +62,14 @@ void run_status(const StatusOptions& opts, const GlobalOptions& global) {
   }
   nlohmann::json table_json = nullptr;
   if (table_exists) {
-    int64_t high = 0;
+    int64_t high = 0, stable = 0;
     for (int32_t p = 0, n = topics.partitions(table); p < n; ++p) {
-      high += topics.watermarks(table, p).high;
+      auto [h, s] = ends(table, p);
+      high += h;
+      stable += s;
     }
     table_json = {{"topic", table}, {"high_watermark", high}};
+    if (stable != high) table_json["last_stable_offset"] = stable;
   }
   if (opts.json) {
     nlohmann::json out = {{"group", opts.group}, {"inputs", inputs},
@@ -68,16 +81,25 @@ void run_status(const StatusOptions& opts, const GlobalOptions& global) {
   }
   std::printf("%-30s %9s %12s %12s %10s\n", "TOPIC", "PARTITION", "COMMITTED", "HIGH", "LAG");
   for (const auto& in : inputs) {
-    std::printf("%-30s %9d %12lld %12lld %10lld\n", in["topic"].get<std::string>().c_str(),
+    // The last stable offset, where an open transaction holds it back.
+    std::string lso;
+    if (in.contains("last_stable_offset")) {
+      lso = fmt::format("  (last stable offset {})", in["last_stable_offset"].get<int64_t>());
+    }
+    std::printf("%-30s %9d %12lld %12lld %10lld%s\n", in["topic"].get<std::string>().c_str(),
                 in["partition"].get<int>(), static_cast<long long>(in["committed"].get<int64_t>()),
                 static_cast<long long>(in["high_watermark"].get<int64_t>()),
-                static_cast<long long>(in["lag"].get<int64_t>()));
+                static_cast<long long>(in["lag"].get<int64_t>()), lso.c_str());
   }
   std::printf("%-30s %9s %12lld %12lld %10lld\n", "total", "", static_cast<long long>(total_committed),
               static_cast<long long>(total_high), static_cast<long long>(total_lag));
   if (table_exists) {
-    std::printf("table %s: high watermark %lld (all partitions)\n", table.c_str(),
-                static_cast<long long>(table_json["high_watermark"].get<int64_t>()));
+    std::string lso;
+    if (table_json.contains("last_stable_offset")) {
+      lso = fmt::format(", last stable offset {}", table_json["last_stable_offset"].get<int64_t>());
+    }
+    std::printf("table %s: high watermark %lld (all partitions)%s\n", table.c_str(),
+                static_cast<long long>(table_json["high_watermark"].get<int64_t>()), lso.c_str());
   }
 }
 

@@ -46,6 +46,7 @@ struct ViewCommandOptions {
   std::string serve;
   CLI::Option* prefix_option = nullptr;
   CLI::Option* range_option = nullptr;
+  bool read_uncommitted = false;
 };
 
 // What the command prints once the table is up to date.
@@ -222,6 +223,7 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
   options.client = client_options(global);
+  if (o.read_uncommitted) options.client.properties["isolation.level"] = "read_uncommitted";
   const bool follow = o.watch || !o.serve.empty();
   options.follow = follow;
   if (!o.storage.empty()) options.storage = leveldb_storage_builder(o.storage);
@@ -324,6 +326,8 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
           ->expected(1)
           ->allow_extra_args(false)
           ->type_name("FROM TO");
+  sub->add_flag("--read-uncommitted", o->read_uncommitted,
+                "Also records of open and aborted transactions (debugging; default: read committed)");
   sub->add_flag("--watch", o->watch,
                 "Then print every later change as an envelope line (until SIGINT)");
   sub->add_option("--storage", o->storage,

@@ -22,10 +22,10 @@ _goka_cli() {
     "") COMPREPLY=($(compgen -W "broker emit dump view recover run-group status partition topics completion $global" -- "$cur")); return ;;
     broker) opts="-h --help -t --topic --brokers-count --address-file --control"; valued="-t --topic --brokers-count --address-file"; topic_opts=""; topic_positional=0 ;;
     emit) opts="-h --help --input -K --key-delimiter --codec -H --header -p --partition -Z --null-empty --keep-partition --skip-invalid"; valued="--input -K --key-delimiter --codec -H --header -p --partition"; topic_opts=""; topic_positional=1 ;;
-    dump) opts="-h --help -f --follow -o --offset -c --count -p --partition --table --format --codec --storage"; valued="-o --offset -c --count -p --partition --format --codec --storage"; topic_opts=""; topic_positional=1 ;;
-    view) opts="-h --help --group --all --prefix --range --watch --storage --serve --codec"; valued="--group --prefix --range --storage --serve --codec"; topic_opts=""; topic_positional=1 ;;
-    recover) opts="-h --help --group --storage"; valued="--group --storage"; topic_opts=""; topic_positional=1 ;;
-    run-group) opts="-h --help -i --input --op --exec --field --max-items -o --output --join --lookup --loop --codec --table-codec --storage --start --until-idle --serve --threads"; valued="-i --input --op --exec --field --max-items -o --output --join --lookup --codec --table-codec --storage --start --until-idle --serve --threads"; topic_opts="-i --input -o --output --join --lookup"; topic_positional=0 ;;
+    dump) opts="-h --help -f --follow -o --offset -c --count -p --partition --read-uncommitted --table --format --codec --storage"; valued="-o --offset -c --count -p --partition --format --codec --storage"; topic_opts=""; topic_positional=1 ;;
+    view) opts="-h --help --group --all --prefix --range --read-uncommitted --watch --storage --serve --codec"; valued="--group --prefix --range --storage --serve --codec"; topic_opts=""; topic_positional=1 ;;
+    recover) opts="-h --help --group --read-uncommitted --storage"; valued="--group --storage"; topic_opts=""; topic_positional=1 ;;
+    run-group) opts="-h --help -i --input --op --exec --field --max-items -o --output --join --lookup --loop --codec --table-codec --storage --start --until-idle --serve --threads --exactly-once --commit-interval"; valued="-i --input --op --exec --field --max-items -o --output --join --lookup --codec --table-codec --storage --start --until-idle --serve --threads --commit-interval"; topic_opts="-i --input -o --output --join --lookup"; topic_positional=0 ;;
     status) opts="-h --help --json"; valued=""; topic_opts=""; topic_positional=0 ;;
     partition) opts="-h --help -n --partitions -t --topic"; valued="-n --partitions -t --topic"; topic_opts="-t --topic"; topic_positional=0 ;;
     topics) opts="-h --help --json"; valued=""; topic_opts=""; topic_positional=0 ;;

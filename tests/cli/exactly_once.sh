@@ -12,7 +12,8 @@ PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup' EXIT
 
 start_broker -t in:10 -t eo-table:10 -t eo-out:10 -t al-table:10 -t al-out:10 \
-  -t ob:4 -t ob-table:4 -t ob-out:4 -t fz:4 -t fz-table:4 -t fz-out:4
+  -t ob:4 -t ob-table:4 -t ob-out:4 -t fz:4 -t fz-table:4 -t fz-out:4 \
+  -t lt:4 -t lt-table:4 -t lt-out:4
 N=200000
 KEYS=100
 awk -v n=$N -v k=$KEYS 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%k, i}' |
@@ -117,5 +118,27 @@ run 0 timeout 120 "$CLI" run-group fz -i fz --codec bytes --op count --table-cod
 same "$(output_stats fz-out)" "$((M + 1000)) $((M + 1000))" \
   "records and distinct records with a fenced instance"
 same "$(counts fz-table)" "20 $((M + 1000)) $(((M + 1000) / 20))" "counts with a fenced instance"
+
+# --- an open transaction: read committed (the default) shows none of it,
+# --read-uncommitted all of it, status the last stable offset; SIGTERM
+# commits it.
+awk 'BEGIN{for(i=0;i<1000;i++) printf "user-%d\t%d\n", i%20, i}' |
+  "$CLI" -q emit lt --input kv --codec string
+"$CLI" run-group lt -i lt --codec bytes --op count --table-codec int64 -o lt-out \
+  --exactly-once --commit-interval 60000 2>"$WORK/lt.err" &
+lt=$!
+PIDS+=($lt)
+await "[ \$(\"$CLI\" dump lt-out --read-uncommitted | wc -l) -eq 1000 ]" 60 ||
+  fail "the open transaction's records: $(tail -2 "$WORK/lt.err")"
+same "$("$CLI" dump lt-out | wc -l)" "0" "records of an open transaction read committed"
+same "$("$CLI" dump lt-table --table | wc -l)" "0" "table rows of an open transaction"
+same "$("$CLI" dump lt-table --table --read-uncommitted | wc -l)" "20" "uncommitted table rows"
+"$CLI" status lt | grep -q "table lt-table: high watermark 1000 (all partitions), last stable offset 0" ||
+  fail "status shows no last stable offset: $("$CLI" status lt)"
+kill -TERM $lt
+rc=0
+wait $lt || rc=$?
+same "$rc" "0" "exit of a group stopped with an open transaction"
+same "$(output_stats lt-out)" "1000 1000" "records once the transaction committed"
 
 finish
