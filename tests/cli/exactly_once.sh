@@ -60,14 +60,16 @@ storage_rows() {
 table_rows() { "$CLI" dump "$1" --table --codec int64 | jq -r '"\(.key) \(.value)"' | sort; }
 
 # --- exactly once through kill -9.
-run_killed eo --exactly-once
+# One commit (transaction) a second, for both guarantees: a kill -9 then
+# always lands on processed messages not committed yet.
+run_killed eo --exactly-once --commit-interval 1000
 same "$(output_stats eo-out)" "$N $N" "records and distinct records a read_committed reader sees"
 same "$(counts eo-table)" "$KEYS $N $((N / KEYS))" "counts through kill -9"
 [ "$(storage_rows "$WORK/st-eo" eo-table)" = "$(table_rows eo-table)" ] ||
   fail "the local storage differs from the committed table"
 
 # --- at least once, the same: duplicates (the checks above can fail).
-run_killed al
+run_killed al --commit-interval 1000
 read -r records distinct <<<"$(output_stats al-out)"
 [ "$records" -gt "$N" ] || fail "at least once through kill -9 wrote no duplicate ($records records)"
 echo "at least once through kill -9: $((records - N)) records written twice" >&2

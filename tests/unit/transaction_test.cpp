@@ -42,6 +42,8 @@ class FakeProducer final : public goka::core::Producer {
     throw goka::Error(goka::Errc::kafka, "cannot commit the transaction: fenced");
   }
   void abort_transaction() override { ++aborted; }
+  std::optional<goka::Error> fatal_error() const override { return fatal; }
+  std::optional<goka::Error> fatal;
 };
 
 // Never asked anything: the fake producer does not look at it.
@@ -117,6 +119,17 @@ TEST_CASE("transaction: fenced, it names the group and stays failed") {
   }
   CHECK_THROWS_AS(txn.ensure_open(), goka::Error);
   CHECK(producer.begun == 1);
+}
+
+TEST_CASE("transaction: a producer fenced while records wait is a fatal error of the group") {
+  FakeProducer producer;
+  goka::core::Transaction txn(producer, "clicks");
+  txn.ensure_open();
+  txn.check_producer();  // fine so far
+  producer.fatal = goka::Error(goka::Errc::kafka, "fenced, another instance took over");
+  CHECK_THROWS_WITH(txn.check_producer(), Catch::Contains("group 'clicks'") &&
+                                              Catch::Contains("fenced"));
+  CHECK_THROWS_AS(txn.ensure_open(), goka::Error);
 }
 
 TEST_CASE("stats report: transactions of an exactly-once processor") {

@@ -72,6 +72,9 @@ class Producer {
   // Aborts the open transaction, if any; the records' reports arrive
   // failed. Throws Errc::kafka when fenced or failed fatally.
   virtual void abort_transaction() { throw Error(Errc::usage, "not a transactional producer"); }
+  // The fatal error the producer ran into (fenced, say), if any: then no
+  // record queued will be delivered, and every later call fails. Any thread.
+  virtual std::optional<Error> fatal_error() const { return std::nullopt; }
 };
 
 // Reads a set of partitions of one topic, no consumer group. One thread.

@@ -591,8 +591,16 @@ bool Processor::Impl::collect_offsets(const std::vector<int32_t>& running,
   auto deadline = Clock::now() + backend_->timeout();
   for (int32_t p : running) {
     PartitionSlot& slot = *slots_.at(p);
-    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (!slot.processor->drain(std::max(left, std::chrono::milliseconds(0)))) {
+    // In slices: a producer fenced meanwhile never acknowledges its records.
+    bool settled = false;
+    while (!settled && Clock::now() < deadline) {
+      transaction_->check_producer();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      settled = slot.processor->drain(std::clamp(left, std::chrono::milliseconds(0),
+                                                 std::chrono::milliseconds(100)));
+    }
+    if (!settled) {
+      transaction_->check_producer();
       fail(Error(Errc::timeout,
                  fmt::format("outputs or deferred commits not done within {} ms; transaction "
                              "aborted",

@@ -64,6 +64,11 @@ void Transaction::abort() {
   aborted_.fetch_add(1, std::memory_order_relaxed);
 }
 
+void Transaction::check_producer() {
+  check_failed();
+  if (auto error = producer_.fatal_error()) fatal(*error);
+}
+
 TransactionStats Transaction::stats() const {
   return {committed_.load(std::memory_order_relaxed), aborted_.load(std::memory_order_relaxed),
           last_commit_ms_.load(std::memory_order_relaxed)};

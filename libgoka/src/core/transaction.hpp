@@ -51,6 +51,10 @@ class Transaction {
   // Aborts the open transaction, if any (counted as aborted).
   void abort();
 
+  // Throws (as commit() does) when the producer failed fatally meanwhile:
+  // its records will never be acknowledged, so waiting for them is vain.
+  void check_producer();
+
   TransactionStats stats() const;
 
  private:

@@ -84,6 +84,18 @@ void KafkaProducer::throw_fatal(rd_kafka_error_t* error, const std::string& what
                      : fmt::format("{}: {}", what, text));
 }
 
+std::optional<Error> KafkaProducer::fatal_error() const {
+  char reason[512] = "";
+  rd_kafka_resp_err_t code = rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+  if (!code) return std::nullopt;
+  bool fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+  return Error(Errc::kafka, fenced ? fmt::format("fenced, another instance with the same "
+                                                 "transactional.id took over: {}",
+                                                 reason)
+                                   : fmt::format("the producer failed: {}", reason));
+}
+
 void KafkaProducer::begin_transaction() {
   if (rd_kafka_error_t* error = rd_kafka_begin_transaction(handle_.get())) {
     throw_fatal(error, "cannot begin a transaction");

@@ -34,6 +34,7 @@ class KafkaProducer final : public core::Producer {
   bool commit_transaction(const std::vector<core::TopicPartition>& offsets,
                           core::GroupConsumer& group) override;
   void abort_transaction() override;
+  std::optional<Error> fatal_error() const override;
 
   // The delivery report of one record (on the poller thread).
   void delivered(const rd_kafka_message_t& msg) noexcept;
