@@ -156,7 +156,8 @@ void KafkaProducer::abort_transaction() {
 }
 
 KafkaProducer::~KafkaProducer() {
-  flush(events_->options().timeout);
+  // A producer that failed fatally (fenced) delivers nothing more: no wait.
+  if (!fatal_error()) flush(events_->options().timeout);
   stopping_ = true;
   rd_kafka_yield(handle_.get());  // wakes the poller at once
   poller_.join();
