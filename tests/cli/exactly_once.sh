@@ -7,7 +7,22 @@
 # second instance takes over from a stalled (SIGSTOP) first one, which is
 # fenced when it resumes.
 source "$(dirname "$0")/lib.sh"
-real_kafka || skip "transactions need a real Kafka: the embedded broker accepts them, but keeps no offsets committed in a transaction and writes no transaction markers (README)"
+# The embedded broker accepts transactions but keeps no offsets committed in a
+# transaction and writes no transaction markers (README): there, only a clean
+# run is checked.
+if ! real_kafka; then
+  start_broker -t in:4 -t e-table:4 -t e-out:4
+  awk 'BEGIN{for(i=0;i<20000;i++) printf "user-%d\t%d\n", i%50, i}' |
+    "$CLI" -q emit in --input kv --codec string
+  run 0 timeout 120 "$CLI" run-group e -i in --codec bytes --op count --table-codec int64 \
+    -o e-out --exactly-once --until-idle 2
+  same "$("$CLI" dump e-out | wc -l)" "20000" "records of a clean exactly-once run"
+  same "$("$CLI" dump e-table --table --codec int64 | awk -F'"value":' '{s+=$2} END{print NR, s}')" \
+    "50 20000" "counts of a clean exactly-once run"
+  echo "goka-test: on the embedded broker only a clean run; the rest needs a real Kafka" >&2
+  finish
+  exit 0
+fi
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup' EXIT
 
