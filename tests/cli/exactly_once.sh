@@ -93,8 +93,8 @@ echo "at least once through kill -9: $((records - N)) records written twice" >&2
 M=40000
 awk -v n=$M 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%20, i}' |
   "$CLI" -q emit ob --input kv --codec string
-"$CLI" run-group ob -i ob --codec bytes --op count --table-codec int64 -o ob-out \
-  --storage "$WORK/st-ob" --exactly-once --until-idle 3 2>"$WORK/ob.err" &
+"$CLI" -v run-group ob -i ob --codec bytes --op count --table-codec int64 -o ob-out \
+  --storage "$WORK/st-ob" --exactly-once --until-idle 3 --serve 127.0.0.1:0 2>"$WORK/ob.err" &
 ob=$!
 PIDS+=($ob)
 await "[ \$(committed ob) -ge 5000 ]" 60 || fail "group ob never committed 5000"
@@ -102,6 +102,9 @@ broker=$(cat "$KAFKA_DIR/broker.pid")
 kill -STOP "$broker"
 sleep 5 # the outage itself
 kill -CONT "$broker"
+url=$(grep -o 'http://[^ ]*' "$WORK/ob.err" | head -1)
+curl -s -m 5 "${url}stats" | grep -q '"transactions":{"aborted":[0-9]*,"committed":[1-9]' ||
+  fail "/stats counts no transaction committed: $(curl -s -m 5 "${url}stats" | head -c 300)"
 await "! kill -0 $ob 2>/dev/null" 300 || fail "group ob did not finish after the outage"
 rc=0
 wait $ob || rc=$?
