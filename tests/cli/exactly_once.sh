@@ -51,17 +51,20 @@ output_stats() {
     -f '%k %s\n' | awk '{n++; if (!seen[$0]++) d++} END{print n+0, d+0}'
 }
 # run_killed GROUP FLAGS...: the count of `in` with outputs, killed -9 three
-# times mid-run, then run to the end.
+# times mid-run, then run to the end. A kill lands 0.3 s after the partitions
+# started processing (at least once is through all 200,000 within a second or
+# two here: a kill timed by committed offsets can come after the end).
 run_killed() {
-  local g=$1 k threshold
+  local g=$1 k i
   shift
-  for threshold in 30000 80000 130000; do
-    "$CLI" run-group "$g" -i in --codec bytes --op count --table-codec int64 -o "$g-out" \
+  for i in 1 2 3; do
+    "$CLI" -v run-group "$g" -i in --codec bytes --op count --table-codec int64 -o "$g-out" \
       --storage "$WORK/st-$g" "$@" 2>"$WORK/$g.err" &
     k=$!
     PIDS+=($k)
-    await "[ \$(committed $g) -ge $threshold ] || ! kill -0 $k 2>/dev/null" 120 ||
-      fail "group $g never committed $threshold"
+    await "grep -q 'recovered, processing' '$WORK/$g.err' || ! kill -0 $k 2>/dev/null" 120 ||
+      fail "group $g never started processing"
+    sleep 0.3 # the kill's moment, not a synchronisation
     kill -9 $k 2>/dev/null || fail "group $g ended before the kill: $(tail -3 "$WORK/$g.err")"
     wait $k 2>/dev/null || true
   done
@@ -75,19 +78,23 @@ storage_rows() {
 table_rows() { "$CLI" dump "$1" --table --codec int64 | jq -r '"\(.key) \(.value)"' | sort; }
 
 # --- exactly once through kill -9.
-# One commit (transaction) a second, for both guarantees: a kill -9 then
-# always lands on processed messages not committed yet.
-run_killed eo --exactly-once --commit-interval 1000
+run_killed eo --exactly-once
 same "$(output_stats eo-out)" "$N $N" "records and distinct records a read_committed reader sees"
 same "$(counts eo-table)" "$KEYS $N $((N / KEYS))" "counts through kill -9"
 [ "$(storage_rows "$WORK/st-eo" eo-table)" = "$(table_rows eo-table)" ] ||
   fail "the local storage differs from the committed table"
 
-# --- at least once, the same: duplicates (the checks above can fail).
-run_killed al --commit-interval 1000
+# --- at least once, the same: some check above fails (so they can fail).
+# Outputs delivered before a kill are written again; outputs lost with the
+# process while its storage kept their counts leave counts too high.
+run_killed al
 read -r records distinct <<<"$(output_stats al-out)"
-[ "$records" -gt "$N" ] || fail "at least once through kill -9 wrote no duplicate ($records records)"
-echo "at least once through kill -9: $((records - N)) records written twice" >&2
+read -r keys sum min <<<"$(counts al-table)"
+storage_same=yes
+[ "$(storage_rows "$WORK/st-al" al-table)" = "$(table_rows al-table)" ] || storage_same=no
+echo "at least once through kill -9: $records records ($distinct distinct), counts sum to $sum, storage equals table: $storage_same" >&2
+[ "$records" -ne "$N" ] || [ "$sum" -ne "$N" ] || [ "$storage_same" = no ] ||
+  fail "at least once through kill -9 passed every exactly-once check"
 
 # --- the broker unresponsive for 5 s mid-run: no duplicate, processing resumes.
 M=40000
