@@ -45,6 +45,8 @@ struct RunGroupOptions {
   double until_idle = 0;
   size_t threads = 0;
   std::string serve;
+  bool exactly_once = false;
+  int64_t commit_interval_ms = 100;
 };
 
 // Runs one message through the op or the handler and applies the decision.
@@ -215,6 +217,8 @@ ProcessorOptions processor_options(const RunGroupOptions& opts, const GlobalOpti
   if (opts.storage != "memory") options.storage = leveldb_storage_builder(opts.storage);
   options.start_at_latest = opts.start == "latest";
   options.threads = opts.threads;
+  if (opts.exactly_once) options.guarantee = Guarantee::exactly_once;
+  options.commit_interval = std::chrono::milliseconds(opts.commit_interval_ms);
   options.on_rebalance = [group = opts.group](const std::vector<int32_t>& assigned,
                                               const std::vector<int32_t>& revoked) {
     if (!assigned.empty())
@@ -348,6 +352,13 @@ void add_runtime_options(CLI::App* sub, RunGroupOptions& opts) {
                   "Answer HTTP on HOST:PORT (see README): /tables/TABLE/KEY, /stats, /metrics, /")
       ->type_name("HOST:PORT");
   sub->add_option("--threads", opts.threads, "Callback threads (0: the hardware threads)")
+      ->capture_default_str();
+  sub->add_flag("--exactly-once", opts.exactly_once,
+                "Kafka transactions: outputs, table and input offsets commit together (README)");
+  sub->add_option("--commit-interval", opts.commit_interval_ms,
+                  "Commit (or transaction) every MS milliseconds")
+      ->type_name("MS")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
 }
 
