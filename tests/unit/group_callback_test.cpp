@@ -162,7 +162,8 @@ TEST_CASE("group callback: the integer path writes what the generic path writes"
         auto opts = options(op, codec, table_codec);
         for (const auto& state : states) {
           for (const auto& value : values) {
-            CAPTURE(op, int(codec), int(table_codec), state, value);
+            CAPTURE(op, int(codec), int(table_codec), state.value_or("<none>"),
+                    value.value_or("<none>"));
             CHECK(through_callback(opts, state, value) == through_documents(opts, state, value));
           }
         }
