@@ -95,11 +95,18 @@ std::string ProtoCodec::decode(std::string_view bytes) const {
                                           message->InitializationErrorString()));
   // The JSON mapping renders the wire bytes as they are, a field that occurs
   // twice twice; the parsed message's bytes have each field once (the last).
-  const std::string canonical = message->SerializePartialAsString();
+  // Bytes of the parsed message's size have each field once already (a field
+  // twice makes them longer), the usual case: they need not be written again.
+  std::string canonical;
+  std::string_view wire = bytes;
+  if (message->ByteSizeLong() != bytes.size()) {
+    canonical = message->SerializePartialAsString();
+    wire = canonical;
+  }
   std::string json;
   pb::util::Status status;
   {
-    pb::io::ArrayInputStream in(canonical.data(), static_cast<int>(canonical.size()));
+    pb::io::ArrayInputStream in(wire.data(), static_cast<int>(wire.size()));
     pb::io::StringOutputStream out(&json);
     pb::util::JsonPrintOptions print;
     print.preserve_proto_field_names = options_.original_names;
