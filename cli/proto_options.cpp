@@ -102,8 +102,13 @@ ProtoOptions effective_proto_options(const ProtoOptions& flags, const Properties
     out.files = config_list(config, p + "files", ',');
     out.descriptor_sets = config_list(config, p + "descriptor.sets", ',');
   }
-  append(out.import_paths, config_list(config, p + "path", ':'));
-  if (const char* env = std::getenv("GOKA_PROTO_PATH")) append(out.import_paths, split(env, ':'));
+  // Directories of the file or the environment that are not there are
+  // skipped, as in $PATH; a --proto-path flag must name one.
+  std::vector<std::string> shared = config_list(config, p + "path", ':');
+  if (const char* env = std::getenv("GOKA_PROTO_PATH")) append(shared, split(env, ':'));
+  std::error_code ec;
+  std::erase_if(shared, [&ec](const std::string& dir) { return !fs::is_directory(dir, ec); });
+  append(out.import_paths, shared);
   if (!flags.original_names && !flags.json_names)
     out.original_names = config_flag(config, p + "original.names");
   if (!flags.print_defaults) out.print_defaults = config_flag(config, p + "print.defaults");

@@ -10,8 +10,10 @@
 //   GOKA_PROTO_PATH   import paths, DIR:DIR (after --proto-path and goka.proto.path)
 //
 // Flags win over the file: files and descriptor sets come from the flags when
-// any is given, else from the file. With import paths but neither files nor
-// descriptor sets, every .proto file under the import paths is loaded.
+// any is given, else from the file. Import paths of the file and of
+// GOKA_PROTO_PATH that are not directories are skipped (as in $PATH). With
+// import paths but neither files nor descriptor sets, every .proto file
+// under the import paths is loaded.
 
 #include <CLI/CLI.hpp>
 #include <memory>

@@ -113,7 +113,13 @@ std::string invalid_json(std::string_view text) {
 
 // ---- ValueCodec --------------------------------------------------------------
 
-ValueCodec ValueCodec::from_name(std::string_view name) {
+ValueCodec ValueCodec::from_name(std::string_view name, const ProtoOptions& proto) {
+  if (name.starts_with("proto:")) {
+    std::string_view message = name.substr(6);
+    if (message.empty())
+      throw Error(Errc::usage, "codec proto:NAME needs the full name of a message, e.g. proto:shop.Order");
+    return ValueCodec(make_proto_codec(message, proto));
+  }
   if (name == "json") return ValueCodec(Kind::json);
   if (name == "string") return ValueCodec(Kind::string);
   if (name == "int64") return ValueCodec(Kind::int64);
@@ -121,7 +127,13 @@ ValueCodec ValueCodec::from_name(std::string_view name) {
   throw Error(Errc::usage, fmt::format("unknown codec {}: use one of {}", quoted(name), names()));
 }
 
-const char* ValueCodec::names() { return "json|string|int64|bytes"; }
+std::string ValueCodec::check_name(std::string_view name) {
+  if (name.starts_with("proto:") && name.size() > 6) return {};
+  if (name == "json" || name == "string" || name == "int64" || name == "bytes") return {};
+  return fmt::format("unknown codec {}: use one of {}", quoted(name), names());
+}
+
+const char* ValueCodec::names() { return "json|string|int64|bytes|proto:NAME"; }
 
 const char* ValueCodec::name() const {
   switch (kind_) {
@@ -133,6 +145,8 @@ const char* ValueCodec::name() const {
       return "int64";
     case Kind::bytes:
       return "bytes";
+    case Kind::proto:
+      return "proto";
   }
   return "json";
 }
@@ -166,6 +180,8 @@ std::string ValueCodec::encode(const json& value) const {
         throw_decode(fmt::format("value must be a base64 JSON string for codec bytes, not {}",
                                  value.type_name()));
       return base64_decode(value.get_ref<const std::string&>());
+    case Kind::proto:
+      return proto_->encode_json(value.dump());
   }
   return {};
 }
@@ -189,6 +205,8 @@ std::string ValueCodec::encode_text(std::string_view text) const {
     }
     case Kind::bytes:
       return base64_decode(text);
+    case Kind::proto:
+      return proto_->encode_json(text);
   }
   return {};
 }
@@ -211,6 +229,8 @@ json ValueCodec::decode(std::string_view bytes) const {
     }
     case Kind::bytes:
       return json(base64_encode(bytes));
+    case Kind::proto:
+      return json::parse(proto_->decode(bytes));
   }
   return {};
 }
@@ -236,6 +256,13 @@ std::optional<std::string> ValueCodec::append_decoded(std::string& out,
       out += '"';
       append_base64(out, bytes);
       out += '"';
+      return std::nullopt;
+    case Kind::proto:
+      try {
+        out += proto_->decode(bytes);
+      } catch (const Error& e) {
+        return e.message();
+      }
       return std::nullopt;
   }
   return std::nullopt;

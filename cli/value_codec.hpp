@@ -14,23 +14,34 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
 
+#include "cli/proto_options.hpp"
+
 namespace goka::cli {
 
 class ValueCodec {
  public:
-  enum class Kind { json, string, int64, bytes };
+  enum class Kind { json, string, int64, bytes, proto };
 
   explicit ValueCodec(Kind kind = Kind::json) : kind_(kind) {}
-  // "json", "string", "int64" or "bytes". Throws goka::Error(Errc::usage)
-  // naming the text and the valid names otherwise.
-  static ValueCodec from_name(std::string_view name);
-  // The names from_name() accepts, "json|string|int64|bytes".
+  // The codec of a protobuf message type: proto3's canonical JSON mapping.
+  explicit ValueCodec(std::shared_ptr<const ProtoCodec> proto)
+      : kind_(Kind::proto), proto_(std::move(proto)) {}
+  // "json", "string", "int64", "bytes" or "proto:<full.MessageName>" (its
+  // schema from proto, see cli/proto_options.hpp). Throws goka::Error:
+  // usage naming the text and the valid names; for proto, what
+  // make_proto_codec() throws.
+  static ValueCodec from_name(std::string_view name, const ProtoOptions& proto = {});
+  // The names from_name() accepts, "json|string|int64|bytes|proto:NAME".
   static const char* names();
+  // Whether from_name() knows name, without loading a proto schema; the
+  // message why not, or "" (a CLI11 validator's answer).
+  static std::string check_name(std::string_view name);
 
   Kind kind() const { return kind_; }
   const char* name() const;
@@ -61,6 +72,7 @@ class ValueCodec {
 
  private:
   Kind kind_;
+  std::shared_ptr<const ProtoCodec> proto_;  // Kind::proto only
 };
 
 // ---- text helpers ------------------------------------------------------------

@@ -45,8 +45,8 @@ struct DumpOptions {
 // What is done with each record: envelope lines, --format, or --table.
 class Printer {
  public:
-  Printer(const DumpOptions& options, StdoutWriter& output)
-      : output_(output), codec_(ValueCodec::from_name(options.codec)), table_(options.table) {
+  Printer(const DumpOptions& options, StdoutWriter& output, ValueCodec codec)
+      : output_(output), codec_(std::move(codec)), table_(options.table) {
     if (options.format_option != nullptr && options.format_option->count() > 0)
       format_.emplace(options.format);
   }
@@ -101,7 +101,7 @@ void dump_from_storage(const DumpOptions& options, const GlobalOptions& global) 
                                       .topic = options.topic,
                                       .partitions = options.partitions,
                                       .count = options.count,
-                                      .codec = options.codec,
+                                      .codec = value_codec(options.codec, global),
                                       .quiet = global.quiet > 0});
 }
 
@@ -114,7 +114,8 @@ void run_dump(const DumpOptions& options, const GlobalOptions& global) {
     throw Error(Errc::usage, "--table and --format cannot be combined");
 
   StdoutWriter output;
-  Printer printer(options, output);  // checks --codec and --format before connecting
+  // Checks --codec and --format before connecting.
+  Printer printer(options, output, value_codec(options.codec, global));
   TopicReaderOptions reader_options;
   reader_options.partitions = options.partitions;
   reader_options.start = parse_offset_spec(options.offset);
@@ -213,7 +214,7 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
   table->excludes(follow);
   table->excludes(format);
   sub->add_option("--codec", options->codec, "Value codec")
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
+      ->check(codec_name_check())
       ->capture_default_str();
   sub->add_option("--storage", options->storage,
                   "Print the local storages under DIR instead of a topic")

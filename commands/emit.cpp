@@ -246,7 +246,7 @@ void run_emit(const EmitOptions& options, const GlobalOptions& global) {
   if (options.keep_partition && (from_args || options.input == "kv"))
     throw Error(Errc::usage, "--keep-partition needs envelope input (--input json from stdin)");
 
-  const ValueCodec codec = ValueCodec::from_name(options.codec);
+  const ValueCodec codec = value_codec(options.codec, global);
   Headers headers = parse_headers(options.headers);
 
   // An argument VALUE is checked before connecting.
@@ -358,7 +358,7 @@ void register_emit(CLI::App& app, const GlobalOptions& global) {
       ->default_str("\\t")
       ->type_name("DELIM");
   sub->add_option("--codec", options->codec, "Value codec")
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
+      ->check(codec_name_check())
       ->capture_default_str();
   sub->add_option("-H,--header", options->headers, "Header added to every message (repeatable)")
       ->type_name("NAME=VALUE")

@@ -49,10 +49,10 @@ struct RunGroupOptions {
 // Runs one message through the op or the handler and applies the decision.
 class Callback {
  public:
-  Callback(const RunGroupOptions& opts)
+  Callback(const RunGroupOptions& opts, ValueCodec codec, ValueCodec table_codec)
       : opts_(opts),
-        codec_(ValueCodec::from_name(opts.codec)),
-        table_codec_(ValueCodec::from_name(opts.table_codec)),
+        codec_(std::move(codec)),
+        table_codec_(std::move(table_codec)),
         op_{opts.op, opts.field, opts.max_items} {
     if (!opts.exec.empty()) handler_ = std::make_unique<ExecHandler>(opts.exec);
     needs_value_ = handler_ || (opts.op != "count" && opts.op != "delete");
@@ -202,7 +202,8 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
       opts.op != "delete") {
     throw Error(Errc::usage, fmt::format("unknown --op \"{}\": {}", opts.op, GroupOp::names()));
   }
-  auto callback = std::make_shared<Callback>(opts);
+  const ValueCodec table_codec = value_codec(opts.table_codec, global);
+  auto callback = std::make_shared<Callback>(opts, value_codec(opts.codec, global), table_codec);
   ProcessCallback process = [callback](Context& ctx, const std::optional<std::string>& message) {
     (*callback)(ctx, message);
   };
@@ -233,7 +234,7 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
   std::optional<Server> server;
   if (!opts.serve.empty()) {
     server.emplace(opts.serve, serve_source(processor, graph,
-                                            ValueCodec::from_name(opts.table_codec), stopping),
+                                            table_codec, stopping),
                    global.quiet == 0);
   }
 
@@ -316,10 +317,10 @@ void register_run_group(CLI::App& app, const GlobalOptions& global) {
   sub->add_flag("--loop", opts->loop, "Declare the loop topic GROUP-loop (handler loopbacks)");
   sub->add_option("--codec", opts->codec, "Codec of input values (and emits)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}));
+      ->check(codec_name_check());
   sub->add_option("--table-codec", opts->table_codec, "Codec of the group table's values")
       ->capture_default_str()
-      ->check(CLI::IsMember({"json", "int64", "string"}));
+      ->check(codec_name_check());
   sub->add_option("--storage", opts->storage,
                   "Local storage: a directory (LevelDB, Goka's layout) or memory")
       ->type_name("DIR|memory")

@@ -217,7 +217,7 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   }
   table = resolve_table(table, o.group);
   const Selection selection = check_selection(o, keys);
-  const ValueCodec codec = ValueCodec::from_name(o.codec);
+  const ValueCodec codec = value_codec(o.codec, global);
 
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
@@ -334,7 +334,7 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
                   "/tables/TABLE/KEY, /stats, /metrics, /")
       ->type_name("HOST:PORT");
   sub->add_option("--codec", o->codec, "Value codec")
-      ->check(CLI::IsMember({"json", "string", "int64", "bytes"}))
+      ->check(codec_name_check())
       ->capture_default_str();
   sub->callback([o, &global] { run_view(*o, global); });
 }

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cli/value_codec.hpp"
+
 namespace goka::cli {
 
 struct DumpStorageOptions {
@@ -14,7 +16,7 @@ struct DumpStorageOptions {
   std::string topic;                // empty: every topic found under dir
   std::vector<int32_t> partitions;  // empty: all
   int64_t count = -1;               // rows at most; -1: no limit
-  std::string codec = "json";
+  ValueCodec codec;                 // json unless given
   bool quiet = false;               // -q: no `__offset` lines
 };
 

@@ -20,6 +20,15 @@ normal() { python3 -c '
 import json, sys
 for line in sys.stdin:
     print(json.dumps(json.loads(line), sort_keys=True))'; }
+# value KEY: the value of KEY's last record in the envelope lines of $WORK/out, compact.
+value() { python3 -c '
+import json, sys
+last = None
+for line in open(sys.argv[1]):
+    r = json.loads(line)
+    if r["key"] == sys.argv[2]:
+        last = r.get("value", r.get("value_error"))
+print(json.dumps(last, separators=(",", ":"), ensure_ascii=False))' "$WORK/out" "$1"; }
 # The value of the record at topic $1, partition $2, offset $3, as protoc --decode prints it.
 protoc_decode() {
   $K -C -t "$1" -p "$2" -o "$3" -c 1 -e -f '%s' |
@@ -62,22 +71,23 @@ for key in o-1 o-2 o-3; do
   o2=$($K -C -t copy -p "$p" -e -f '%k %o\n' | awk -v k="$key" '$1 == k { print $2 }')
   same "$(protoc_decode copy "$p" "$o2" shop.Order)" "$(protoc_decode orders "$p" "$o1" shop.Order)" "copy of $key"
 done
-same "$("$CLI" dump copy "${ORDER_SET[@]}" -f '%k %s\n' | sort)" \
-  "$("$CLI" dump orders "${ORDER_SET[@]}" -f '%k %s\n' | sort)" "dump of the copy"
+same "$("$CLI" dump copy "${ORDER_SET[@]}" --format '%k\n' | sort | tr '\n' ' ')" "o-1 o-2 o-3 o-4 " "keys of the copy"
+same "$("$CLI" dump copy "${ORDER_SET[@]}" --table)" "$("$CLI" dump orders "${ORDER_SET[@]}" --table)" "dump of the copy"
 
 # --- bytes protoc encodes decode as the JSON mapping says.
 printf 'order_id: "p-1" customer_id: -9223372036854775808 status: STATUS_SHIPPED counters { key: "a" value: 1 }' |
   protoc --proto_path="$D" --encode=shop.Order shop/order.proto >"$WORK/p1.bin"
 $K -P -t orders -k p-1 -p "$("$CLI" partition p-1 -n 3)" "$WORK/p1.bin"
-run 0 "$CLI" dump orders "${ORDER_SET[@]}" -k p-1 -f '%s\n'
-out_is '{"orderId":"p-1","customerId":"-9223372036854775808","status":"STATUS_SHIPPED","counters":{"a":"1"}}'
+run 0 "$CLI" dump orders "${ORDER_SET[@]}"
+same "$(value p-1)" '{"orderId":"p-1","customerId":"-9223372036854775808","status":"STATUS_SHIPPED","counters":{"a":"1"}}' "value of p-1"
 
 # --- emit KEY VALUE and --input kv; the JSON options.
 run 0 "$CLI" emit orders k-1 '{"orderId":"k-1","lines":[{"sku":"x"}]}' "${ORDER[@]}"
 printf 'k-2\t{"order_id":"k-2","status":2}\n' | run 0 "$CLI" emit orders --input kv "${ORDER[@]}"
-run 0 "$CLI" dump orders "${ORDER[@]}" -k k-2 -f '%s\n' --proto-original-names
-out_is '{"order_id":"k-2","status":"STATUS_PAID"}'
-run 0 "$CLI" dump orders "${ORDER[@]}" -k k-1 -f '%s\n' --proto-defaults
+run 0 "$CLI" dump orders "${ORDER[@]}" --proto-original-names
+same "$(value k-2)" '{"order_id":"k-2","status":"STATUS_PAID"}' "value of k-2"
+run 0 "$CLI" dump orders "${ORDER[@]}" --proto-defaults
+value k-1 >"$WORK/value"; mv "$WORK/value" "$WORK/out"
 python3 -c '
 import json, sys
 v = json.loads(open(sys.argv[1]).read())
@@ -86,17 +96,18 @@ assert v["lines"] == [{"sku": "x", "quantity": 0}], v["lines"]' "$WORK/out" || f
 run 2 "$CLI" dump orders "${ORDER[@]}" --proto-original-names --proto-json-names
 error_line
 
-# --- -F and -X keys, GOKA_PROTO_PATH (every .proto under it is loaded).
+# --- -F and -X keys, GOKA_PROTO_PATH (every .proto under it is loaded; a
+# directory that is not there is skipped, as in PATH).
 printf 'goka.proto.descriptor.sets=%s\ngoka.proto.original.names=true\n' "$WORK/shop.pb" >"$WORK/config"
-run 0 "$CLI" -F "$WORK/config" dump orders --codec proto:shop.Order -k k-2 -f '%s\n'
-out_is '{"order_id":"k-2","status":"STATUS_PAID"}'
-run 0 "$CLI" -F "$WORK/config" dump orders --codec proto:shop.Order -k k-2 -f '%s\n' --proto-json-names
-out_is '{"orderId":"k-2","status":"STATUS_PAID"}'
+run 0 "$CLI" -F "$WORK/config" dump orders --codec proto:shop.Order
+same "$(value k-2)" '{"order_id":"k-2","status":"STATUS_PAID"}' "value of k-2"
+run 0 "$CLI" -F "$WORK/config" dump orders --codec proto:shop.Order --proto-json-names
+same "$(value k-2)" '{"orderId":"k-2","status":"STATUS_PAID"}' "value of k-2"
 run 0 "$CLI" -X "goka.proto.files=$D/shop/order.proto" -X "goka.proto.path=/nonexistent-first:$D" \
-  dump orders --codec proto:shop.Order -k k-2 -f '%s\n'
-out_is '{"orderId":"k-2","status":"STATUS_PAID"}'
-GOKA_PROTO_PATH=$D run 0 "$CLI" dump orders --codec proto:shop.Order -k k-2 -f '%s\n'
-out_is '{"orderId":"k-2","status":"STATUS_PAID"}'
+  dump orders --codec proto:shop.Order
+same "$(value k-2)" '{"orderId":"k-2","status":"STATUS_PAID"}' "value of k-2"
+GOKA_PROTO_PATH=$D run 0 "$CLI" dump orders --codec proto:shop.Order
+same "$(value k-2)" '{"orderId":"k-2","status":"STATUS_PAID"}' "value of k-2"
 printf 'goka.proto.colour=red\n' >"$WORK/bad-config"
 run 2 "$CLI" -F "$WORK/bad-config" dump orders --codec proto:shop.Order
 err_has "goka.proto.colour"
@@ -104,9 +115,10 @@ err_has "goka.proto.colour"
 # --- proto2: required fields, defaults; errors name the line and the field.
 printf '{"key":"u1","value":{"name":"ada","visits":"18446744073709551615"}}\n' |
   run 0 "$CLI" emit users "${USER[@]}"
-run 0 "$CLI" dump users "${USER[@]}" -f '%s\n'
-out_is '{"name":"ada","visits":"18446744073709551615"}'
-run 0 "$CLI" dump users "${USER[@]}" -f '%s\n' --proto-defaults
+run 0 "$CLI" dump users "${USER[@]}"
+same "$(value u1)" '{"name":"ada","visits":"18446744073709551615"}' "proto2 value"
+run 0 "$CLI" dump users "${USER[@]}" --proto-defaults
+value u1 >"$WORK/value"; mv "$WORK/value" "$WORK/out"
 python3 -c 'import json,sys; v=json.load(open(sys.argv[1])); assert v["age"] == 7 and v["kind"] == "HUMAN", v' \
   "$WORK/out" || fail "proto2 defaults: $(cat "$WORK/out")"
 printf '{"key":"u2","value":{"name":"bob"}}\n{"key":"u3","value":{"age":3}}\n' |
@@ -199,9 +211,9 @@ run 0 "$CLI" run-group handled -i orders -o shipped --exec "python3 $WORK/handle
 run 0 "$CLI" view handled-table o-1 k-2 "${ORDER_SET[@]}"
 out_is '{"key":"o-1","value":{"orderId":"o-1","customerId":"1","tags":["STATUS_PAID"]}}
 {"key":"k-2","value":{"orderId":"k-2","customerId":"1","tags":["STATUS_PAID"]}}'
-run 0 "$CLI" dump shipped "${ORDER_SET[@]}" -f '%k %s\n'
-same "$(sort "$WORK/out" | tr '\n' ' ')" \
-  'k-2 {"orderId":"k-2","status":"STATUS_SHIPPED"} o-1 {"orderId":"o-1","status":"STATUS_SHIPPED"} ' "emits"
+run 0 "$CLI" dump shipped "${ORDER_SET[@]}" --table
+out_is '{"key":"k-2","value":{"orderId":"k-2","status":"STATUS_SHIPPED"}}
+{"key":"o-1","value":{"orderId":"o-1","status":"STATUS_SHIPPED"}}'
 
 # --- run-group stops at a value that is not the message, naming where it is.
 run 0 "$CLI" emit broken k1 '{"orderId":"fine"}' "${ORDER[@]}"

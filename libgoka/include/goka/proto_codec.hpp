@@ -104,7 +104,8 @@ class ProtoCodec final : public Codec<std::string> {
   const ProtoJsonOptions& options() const { return options_; }
 
   // JSON text (one object; JSON or original field names) to the message's
-  // wire bytes. Throws Error(Errc::decode) for invalid JSON, an unknown field
+  // wire bytes, fields in field number order as protobuf's serializers
+  // write them (map entries in no particular order). Throws Error(Errc::decode) for invalid JSON, an unknown field
   // or a value of the wrong type (naming the field), or a missing required
   // proto2 field.
   std::string encode(const std::string& json_text) const override;

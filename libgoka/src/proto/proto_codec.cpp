@@ -73,13 +73,16 @@ std::string ProtoCodec::encode_json(std::string_view json_text) const {
       throw Error(Errc::decode,
                   fmt::format("not a valid {} in JSON: {}", message_name_, status_text(status)));
   }
-  if (has_required_) {
-    std::unique_ptr<pb::Message> message(impl.factory->GetPrototype(type_)->New());
-    if (!message->ParsePartialFromString(bytes) || !message->IsInitialized())
-      throw Error(Errc::decode, fmt::format("{} misses required fields: {}", message_name_,
-                                            message->InitializationErrorString()));
-  }
-  return bytes;
+  // The JSON mapping writes fields in the order of the JSON text; the parsed
+  // message writes them by field number, as protobuf's own serializers (Go's
+  // proto.Marshal) do, and each once.
+  std::unique_ptr<pb::Message> message(impl.factory->GetPrototype(type_)->New());
+  if (!message->ParsePartialFromString(bytes))
+    throw Error(Errc::decode, fmt::format("{} from JSON does not parse back", message_name_));
+  if (has_required_ && !message->IsInitialized())
+    throw Error(Errc::decode, fmt::format("{} misses required fields: {}", message_name_,
+                                          message->InitializationErrorString()));
+  return message->SerializePartialAsString();
 }
 
 std::string ProtoCodec::decode(std::string_view bytes) const {
