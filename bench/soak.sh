@@ -1,21 +1,26 @@
 #!/usr/bin/env bash
-# Soak: a large backlog counted by 4 instances of one group while one of them
-# is killed (kill -9) or started every PERIOD seconds. Checks that no key's
-# count is below the truth, reports the messages counted twice, and each
-# instance's RSS over its life (flat, not growing).
+# Soak: MESSAGES counted by 4 instances of one group while one of them is
+# killed (kill -9) or started every PERIOD seconds. Checks that no key's count
+# is below the truth, reports the messages counted twice, and each instance's
+# RSS over its life (it must stay flat, not grow).
 #
-#   bash bench/soak.sh build/goka-cli [MESSAGES] [PARTITIONS] [PERIOD]
-# Defaults: 10,000,000 messages, 64 partitions, 20 s. Not part of the tests.
+#   bash bench/soak.sh build/goka-cli [MESSAGES] [PARTITIONS] [PERIOD] [RATE]
+# Defaults: 10,000,000 messages, 64 partitions, 20 s, 50,000 messages/s.
+# RATE > 0: a live stream, emitted with `emit --rate RATE` while the group runs
+# (10M at 50,000/s: about 200 s, so about 10 kills and starts). RATE 0: the
+# whole backlog first, then the group. Not part of the tests.
 set -euo pipefail
-CLI=$(realpath "${1:?usage: soak.sh GOKA_CLI [MESSAGES] [PARTITIONS] [PERIOD]}")
+CLI=$(realpath "${1:?usage: soak.sh GOKA_CLI [MESSAGES] [PARTITIONS] [PERIOD] [RATE]}")
 N=${2:-10000000}
 P=${3:-64}
 PERIOD=${4:-20}
+RATE=${5:-50000}
 KEYS=1000
 W=$(mktemp -d)
 pids=()
+emitter=""
 cleanup() {
-  for pid in "${pids[@]}" ${broker:-}; do kill -9 "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" $emitter ${broker:-}; do kill -9 "$pid" 2>/dev/null || true; done
   rm -rf "$W"
 }
 trap cleanup EXIT
@@ -25,19 +30,24 @@ broker=$!
 until [ -s "$W/addr" ]; do sleep 0.1; done
 export GOKA_BROKERS=$(cat "$W/addr")
 
-start=$SECONDS
-awk -v n=$N -v k=$KEYS 'BEGIN{for(i=0;i<n;i++) printf "k%d\t%d\n", i%k, i}' |
-  "$CLI" -q emit in --input kv --codec string
-echo "emitted $N messages in $((SECONDS - start)) s"
-"$CLI" dump in -o beginning -c 1 -p 0 --codec string | grep -q '"offset":0,' ||
-  { echo "the backlog was trimmed by the embedded broker: use fewer messages" >&2; exit 1; }
+emit() {  # emit [FLAGS]: the N input messages, KEYS keys
+  awk -v n=$N -v k=$KEYS 'BEGIN{for(i=0;i<n;i++) printf "k%d\t%d\n", i%k, i}' |
+    "$CLI" -q emit in --input kv --codec string "$@"
+}
+if [ "$RATE" = 0 ]; then
+  start=$SECONDS
+  emit
+  echo "emitted $N messages in $((SECONDS - start)) s"
+  "$CLI" dump in -o beginning -c 1 -p 0 --codec string | grep -q '"offset":0,' ||
+    { echo "the backlog was trimmed by the embedded broker: use fewer messages" >&2; exit 1; }
+fi
 
 launch() {  # launch I: instance I in the background
   "$CLI" -q run-group soak -i in --codec bytes --op count --table-codec int64 \
     --storage "$W/st-$1" 2>>"$W/inst-$1.err" &
   pids[$1]=$!
 }
-# committed: the group's committed offsets, summed (the backlog is done at N).
+# committed: the group's committed offsets, summed (everything is done at N).
 committed() {
   "$CLI" status soak --json 2>/dev/null | grep -o '"total":{"committed":[0-9]*' | grep -o '[0-9]*$' ||
     echo 0
@@ -45,8 +55,13 @@ committed() {
 
 for i in 0 1 2 3; do launch $i; done
 start=$SECONDS
+if [ "$RATE" != 0 ]; then
+  emit --rate "$RATE" &
+  emitter=$!
+  echo "emitting $N messages at $RATE/s while the group runs"
+fi
 next_change=$((SECONDS + PERIOD))
-turn=0
+turn=0 kills=0 starts=0
 while :; do
   sleep 5
   for i in 0 1 2 3; do
@@ -64,15 +79,18 @@ while :; do
       kill -9 "${pids[$i]}"
       wait "${pids[$i]}" 2>/dev/null || true
       pids[$i]=""
+      kills=$((kills + 1))
     else
       echo "start instance $i"
       launch $i
+      starts=$((starts + 1))
     fi
     turn=$((turn + 1))
     next_change=$((SECONDS + PERIOD))
   fi
 done
-echo "processed the backlog in $((SECONDS - start)) s"
+echo "processed $N messages in $((SECONDS - start)) s with $kills kills and $starts starts"
+if [ -n "$emitter" ]; then wait "$emitter" || { echo "the emitter failed" >&2; exit 1; }; emitter=""; fi
 for i in 0 1 2 3; do
   [ -n "${pids[$i]:-}" ] && { kill -TERM "${pids[$i]}" 2>/dev/null; wait "${pids[$i]}" 2>/dev/null || true; }
 done
@@ -82,6 +100,15 @@ read -r keys sum min <<<"$("$CLI" dump soak-table --table --codec int64 |
   awk -F'"value":' '{v=$2+0; s+=v; if(min==""||v<min)min=v; n++} END{print n, s, min}')"
 echo "keys $keys (want $KEYS), min count $min (truth $((N / KEYS))), counted twice: $((sum - N))"
 [ "$keys" = "$KEYS" ] && [ "$min" -ge $((N / KEYS)) ] || { echo "LOSS" >&2; exit 1; }
-echo "RSS per instance life (KB): first sample, max, last sample"
-awk '{k=$2" "$3; if(!(k in first)) first[k]=$4; if($4>max[k]) max[k]=$4; last[k]=$4}
-     END{for(k in first) print "  instance/pid " k ": " first[k], max[k], last[k]}' "$W/rss" | sort
+# Flat: an instance's RSS in the second half of its life is no more than in
+# the first half (allowing 10% noise); the samples are 5 s apart.
+echo "RSS per instance life (MB): samples, first, max of the first half, max of the second half, last"
+awk '{k=$2" "$3; n[k]++; t[k, n[k]]=$4}
+  END {
+    for (k in n) {
+      h = int(n[k] / 2); a = 0; b = 0
+      for (i = 1; i <= n[k]; i++) { v = t[k, i]; if (i <= h) { if (v > a) a = v } else if (v > b) b = v }
+      flag = (h > 0 && b > a * 1.1) ? "  GROWING" : ""
+      printf "  instance/pid %s: %d, %.0f, %.0f, %.0f, %.0f%s\n", k, n[k], t[k, 1] / 1024, a / 1024, b / 1024, t[k, n[k]] / 1024, flag
+    }
+  }' "$W/rss" | sort

@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "cli/base64.hpp"
 #include "goka/error.hpp"
 
 namespace goka::cli {
@@ -156,22 +157,64 @@ std::size_t skip_value(std::string_view text, std::size_t i) {
   return i;
 }
 
-// The text of the top-level member name of a JSON object, as written; empty
-// when it is not found (a name spelled with escapes, say).
+// Whether the member name written at text (a JSON string with its quotes) is
+// name; escapes ("\u0076alue") are decoded first.
+bool name_is(std::string_view written, std::string_view name) {
+  if (written.find('\\') == std::string_view::npos)
+    return written.substr(1, written.size() - 2) == name;
+  return json::parse(written).get_ref<const std::string&>() == name;
+}
+
+// The text of the top-level member name of a JSON object as written, the last
+// one when the name is repeated (as nlohmann keeps the last); std::nullopt when
+// there is none.
 // REQUIRES: text is one valid JSON object.
-std::string_view raw_member(std::string_view text, std::string_view name) {
+std::optional<std::string_view> raw_member(std::string_view text, std::string_view name) {
+  std::optional<std::string_view> found;
   std::size_t i = skip_space(text, 0);
   if (text.substr(i, 3) == "\xEF\xBB\xBF") i = skip_space(text, i + 3);  // a BOM
   i = skip_space(text, i + 1);  // past '{'
   while (i < text.size() && text[i] == '"') {
-    std::size_t key_end = skip_string(text, i);
-    bool match = text.substr(i + 1, key_end - i - 2) == name;
+    const std::size_t key_end = skip_string(text, i);
+    const bool match = name_is(text.substr(i, key_end - i), name);
     i = skip_space(text, skip_space(text, key_end) + 1);  // past ':'
-    std::size_t value_end = skip_value(text, i);
-    if (match) return text.substr(i, value_end - i);
+    const std::size_t value_end = skip_value(text, i);
+    if (match) found = text.substr(i, value_end - i);
     i = skip_space(text, skip_space(text, value_end) + 1);  // past ','
   }
-  return {};
+  return found;
+}
+
+// "key": a string or null; "key_b64", when present, holds the exact bytes.
+std::optional<std::string> parse_key(json& doc) {
+  if (const json* key_b64 = find_field(doc, "key_b64")) return base64_field(*key_b64, "key_b64");
+  auto key = doc.find("key");
+  if (key == doc.end()) invalid("missing \"key\"");
+  if (key->is_string()) return std::move(key->get_ref<std::string&>());
+  if (!key->is_null())
+    invalid(fmt::format("\"key\" must be a string or null, not {}", key->type_name()));
+  return std::nullopt;
+}
+
+// "value": encoded with the codec, null a tombstone; or "value_b64", raw bytes.
+std::optional<std::string> parse_value(const json& doc, std::string_view line,
+                                       const ValueCodec& codec) {
+  auto value = doc.find("value");
+  if (value == doc.end()) {
+    if (const json* value_b64 = find_field(doc, "value_b64"))
+      return base64_field(*value_b64, "value_b64");
+    invalid("missing \"value\"");
+  }
+  if (value->is_null()) return std::nullopt;
+  try {
+    // A JSON value keeps its bytes (key order, number spelling, escapes): its
+    // text as written is compacted, never the parsed value re-written.
+    std::optional<std::string_view> raw;
+    if (codec.kind() == ValueCodec::Kind::json) raw = raw_member(line, "value");
+    return raw ? codec.encode_text(*raw) : codec.encode(*value);
+  } catch (const Error& e) {
+    invalid(fmt::format("value: {}", e.message()));
+  }
 }
 
 }  // namespace
@@ -233,37 +276,8 @@ Envelope parse_envelope(std::string_view line, const ValueCodec& codec) {
 
   Envelope envelope;
 
-  // key: a string or null; key_b64, when present, holds the exact bytes.
-  if (const json* key_b64 = find_field(doc, "key_b64")) {
-    envelope.key = base64_field(*key_b64, "key_b64");
-  } else {
-    auto key = doc.find("key");
-    if (key == doc.end()) invalid("missing \"key\"");
-    if (key->is_string()) {
-      envelope.key = std::move(key->get_ref<std::string&>());
-    } else if (!key->is_null()) {
-      invalid(fmt::format("\"key\" must be a string or null, not {}", key->type_name()));
-    }
-  }
-
-  // value: encoded with the codec; null is a tombstone; value_b64 is raw bytes.
-  auto value = doc.find("value");
-  if (value != doc.end()) {
-    if (!value->is_null()) {
-      try {
-        // JSON values keep their bytes (key order, number spelling, escapes).
-        std::string_view raw =
-            codec.kind() == ValueCodec::Kind::json ? raw_member(line, "value") : std::string_view();
-        envelope.value = raw.empty() ? codec.encode(*value) : codec.encode_text(raw);
-      } catch (const Error& e) {
-        invalid(fmt::format("value: {}", e.message()));
-      }
-    }
-  } else if (const json* value_b64 = find_field(doc, "value_b64")) {
-    envelope.value = base64_field(*value_b64, "value_b64");
-  } else {
-    invalid("missing \"value\"");
-  }
+  envelope.key = parse_key(doc);
+  envelope.value = parse_value(doc, line, codec);
 
   if (const json* timestamp = find_field(doc, "timestamp")) {
     if (!timestamp->is_number_integer() ||

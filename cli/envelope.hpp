@@ -16,7 +16,8 @@
 //
 // Parsing (emit) needs "key" (or "key_b64") and "value" (or "value_b64", raw
 // bytes that bypass the codec); "timestamp", "partition" and "headers" are
-// used when present and not null; every other field is ignored.
+// used when present and not null; every other field is ignored. With the json
+// codec a value's text is kept as written, but for whitespace.
 
 #include <cstdint>
 #include <optional>
@@ -24,6 +25,7 @@
 #include <string_view>
 
 #include "cli/value_codec.hpp"
+#include "goka/json_text.hpp"  // the envelope is written with its helpers
 #include "goka/record.hpp"
 
 namespace goka::cli {

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "cli/proto_options.hpp"
 #include "goka/error.hpp"
 
 namespace goka::cli {
@@ -45,7 +46,6 @@ void add_global_options(CLI::App& app, GlobalOptions& g) {
                  "Seconds to wait for an unreachable cluster before failing")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  add_proto_options(app, g.proto);
   app.parse_complete_callback(
       [&g] { log_threshold = static_cast<int>(wanted_level(g)); });
 }
@@ -78,32 +78,11 @@ void note(const std::string& text) {
 
 bool stderr_is_tty() { return isatty(STDERR_FILENO) == 1; }
 
-namespace {
-
-// The -F file with the -X properties on top.
-Properties configured_properties(const GlobalOptions& g) {
-  Properties properties;
-  if (!g.config_file.empty()) properties = read_properties_file(g.config_file);
-  for (const auto& property : g.properties) set_property(properties, property);
-  return properties;
-}
-
-}  // namespace
-
-ValueCodec value_codec(std::string_view name, const GlobalOptions& g) {
-  if (!name.starts_with("proto:")) return ValueCodec::from_name(name);
-  return ValueCodec::from_name(name, effective_proto_options(g.proto, configured_properties(g)));
-}
-
-CLI::Validator codec_name_check() {
-  return CLI::Validator([](std::string& text) { return ValueCodec::check_name(text); },
-                        ValueCodec::names());
-}
-
 ClientOptions client_options(const GlobalOptions& g) {
   ClientOptions options;
   options.brokers = g.brokers.empty() ? "localhost:9092" : g.brokers;
-  options.properties = configured_properties(g);
+  if (!g.config_file.empty()) options.properties = read_properties_file(g.config_file);
+  for (const auto& property : g.properties) set_property(options.properties, property);
   std::erase_if(options.properties,
                 [](const auto& entry) { return entry.first.starts_with(proto_property_prefix); });
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(g.timeout_seconds * 1000));

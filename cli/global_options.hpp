@@ -5,8 +5,6 @@
 #include <string>
 #include <vector>
 
-#include "cli/proto_options.hpp"
-#include "cli/value_codec.hpp"
 #include "goka/client_options.hpp"
 
 namespace goka::cli {
@@ -18,7 +16,6 @@ struct GlobalOptions {
   int quiet = 0;                        // -q
   int verbose = 0;                      // -v (repeatable)
   double timeout_seconds = 10;          // --timeout
-  ProtoOptions proto;                   // --proto, --proto-path, ... (cli/proto_options.hpp)
 };
 
 // Adds -b, -X, -F, -q, -v, --timeout to app (inherited by subcommands),
@@ -27,15 +24,9 @@ struct GlobalOptions {
 void add_global_options(CLI::App& app, GlobalOptions& options);
 
 // Client options from the global options: -F file first, then -X on top,
-// without the goka.proto.* keys (those are goka-cli's, not librdkafka's).
+// without goka-cli's own goka.proto.* keys (cli/proto_options.hpp).
 // Throws goka::Error (Errc::config / not_found) for a bad file or property.
 ClientOptions client_options(const GlobalOptions& global);
-
-// The value codec a --codec name means (ValueCodec::from_name), with the
-// protobuf options of the flags, the -F file, -X and $GOKA_PROTO_PATH.
-ValueCodec value_codec(std::string_view name, const GlobalOptions& global);
-// The validator of --codec options: ValueCodec::check_name().
-CLI::Validator codec_name_check();
 
 // Writes "goka-cli: <level>: <text>" to stderr unless quiet; info needs -v
 // and debug -vv (as set by the parsed -q/-v; warnings before that).

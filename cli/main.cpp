@@ -49,6 +49,7 @@ int main(int argc, char** argv) {
   goka::cli::register_recover(app, global);
   goka::cli::register_run_group(app, global);
   goka::cli::register_status(app, global);
+  goka::cli::register_reset(app, global);
   goka::cli::register_partition(app, global);
   goka::cli::register_topics(app, global);
   goka::cli::register_completion(app);

@@ -68,31 +68,24 @@ std::vector<std::string> proto_files_under(const std::vector<std::string>& impor
 }  // namespace
 
 void add_proto_options(CLI::App& app, ProtoOptions& o) {
-  const char* group = "Protobuf (--codec proto:NAME)";
   app.add_option("--proto", o.files, ".proto file of the message types (repeatable)")
       ->type_name("FILE")
-      ->allow_extra_args(false)
-      ->group(group);
+      ->allow_extra_args(false);
   app.add_option("--proto-path", o.import_paths,
                  "Import path of .proto files (repeatable; also $GOKA_PROTO_PATH, DIR:DIR)")
       ->type_name("DIR")
-      ->allow_extra_args(false)
-      ->group(group);
+      ->allow_extra_args(false);
   app.add_option("--descriptor-set", o.descriptor_sets,
                  "protoc --descriptor_set_out file (--include_imports), instead of --proto")
       ->type_name("FILE")
-      ->allow_extra_args(false)
-      ->group(group);
+      ->allow_extra_args(false);
   auto* original = app.add_flag("--proto-original-names", o.original_names,
-                                "Print field names as in the .proto (customer_id)")
-                       ->group(group);
+                                "Print field names as in the .proto (customer_id)");
   app.add_flag("--proto-json-names", o.json_names,
                "Print the JSON names of fields (customerId; the default)")
-      ->excludes(original)
-      ->group(group);
+      ->excludes(original);
   app.add_flag("--proto-defaults", o.print_defaults,
-               "Print fields that hold their default value (0, \"\", [], ...)")
-      ->group(group);
+               "Print fields that hold their default value (0, \"\", [], ...)");
 }
 
 ProtoOptions effective_proto_options(const ProtoOptions& flags, const Properties& config) {

@@ -1,7 +1,8 @@
 #pragma once
 // Where `--codec proto:<full.MessageName>` finds its message types, and how
-// it writes JSON: the global options --proto, --proto-path, --descriptor-set,
-// --proto-original-names / --proto-json-names and --proto-defaults, with
+// it writes JSON: the options --proto, --proto-path, --descriptor-set,
+// --proto-original-names / --proto-json-names and --proto-defaults of every
+// subcommand with a codec option (cli/codec_option.hpp adds them), with
 // defaults a team sets once:
 //
 //   -F FILE (or -X)   goka.proto.files=a.proto,b.proto   goka.proto.path=DIR:DIR
@@ -38,7 +39,7 @@ struct ProtoOptions {
 // The prefix of the -F/-X keys above; client_options() keeps them from librdkafka.
 inline constexpr std::string_view proto_property_prefix = "goka.proto.";
 
-// Adds the flags to app (global options: every subcommand sees them).
+// Adds the flags to app (a subcommand's option group, see cli/codec_option.cpp).
 void add_proto_options(CLI::App& app, ProtoOptions& options);
 
 // The options in effect: flags, then the goka.proto.* keys of config (the -F

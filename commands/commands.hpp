@@ -16,6 +16,7 @@ void register_view(CLI::App& app, const GlobalOptions& global);
 void register_recover(CLI::App& app, const GlobalOptions& global);
 void register_run_group(CLI::App& app, const GlobalOptions& global);
 void register_status(CLI::App& app, const GlobalOptions& global);
+void register_reset(CLI::App& app, const GlobalOptions& global);
 void register_partition(CLI::App& app, const GlobalOptions& global);
 void register_topics(CLI::App& app, const GlobalOptions& global);
 void register_completion(CLI::App& app);

@@ -5,15 +5,18 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "cli/codec_option.hpp"
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/offset_spec.hpp"
@@ -24,6 +27,8 @@
 #include "tables/table_support.hpp"
 #include "tables/dump_storage.hpp"
 #include "goka/error.hpp"
+#include "goka/hasher.hpp"
+#include "goka/topic_manager.hpp"
 #include "goka/topic_reader.hpp"
 
 namespace goka::cli {
@@ -38,15 +43,63 @@ struct DumpOptions {
   bool table = false;
   std::string format;
   CLI::Option* format_option = nullptr;  // given, even as "" (prints nothing per record)
-  std::string codec = "json";
+  ValueCodec codec;     // --codec
   std::string storage;  // --storage DIR: local storages instead of a topic
+  std::string until;    // --until s@MS | end ("": not given)
+  std::string key;      // -k KEY
+  CLI::Option* key_option = nullptr;  // given, even as ""
+};
+
+// --until: "end" (std::nullopt, the high watermarks seen at start) or s@MS.
+// Throws Errc::usage quoting text otherwise.
+std::optional<int64_t> parse_until(const std::string& text) {
+  if (text == "end") return std::nullopt;
+  if (text.starts_with("s@")) {
+    int64_t ms = 0;
+    const char* end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data() + 2, end, ms);
+    if (ec == std::errc() && ptr == end && text.size() > 2 && ms >= 0) return ms;
+  }
+  throw Error(Errc::usage, fmt::format("invalid --until \"{}\": use s@MS (ms since the epoch) "
+                                       "or end",
+                                       text));
+}
+
+// Which records are printed (-k KEY) and when a partition is over (--until
+// s@MS: at its first record with a timestamp after MS, which is not printed).
+class Selection {
+ public:
+  explicit Selection(const DumpOptions& options) {
+    if (options.key_option != nullptr && options.key_option->count() > 0) key_ = options.key;
+    if (!options.until.empty()) until_ = parse_until(options.until);
+  }
+
+  // Whether record is printed; marks its partition over when its time is.
+  bool wanted(const Record& record) {
+    if (until_) {
+      if (over_.count(record.partition) > 0) return false;
+      if (record.timestamp > *until_) {
+        over_.insert(record.partition);
+        return false;
+      }
+    }
+    return !key_ || record.key == *key_;
+  }
+
+  // Whether --until's time is over in every one of partitions partitions.
+  bool all_over(std::size_t partitions) const { return until_ && over_.size() >= partitions; }
+
+ private:
+  std::optional<std::string> key_;
+  std::optional<int64_t> until_;  // ms
+  std::set<int32_t> over_;        // partitions past until_
 };
 
 // What is done with each record: envelope lines, --format, or --table.
 class Printer {
  public:
-  Printer(const DumpOptions& options, StdoutWriter& output, ValueCodec codec)
-      : output_(output), codec_(std::move(codec)), table_(options.table) {
+  Printer(const DumpOptions& options, StdoutWriter& output)
+      : output_(output), codec_(options.codec), table_(options.table) {
     if (options.format_option != nullptr && options.format_option->count() > 0)
       format_.emplace(options.format);
   }
@@ -95,36 +148,58 @@ class Printer {
 
 // dump --storage DIR [TOPIC]: what applies of the topic's options is passed on.
 void dump_from_storage(const DumpOptions& options, const GlobalOptions& global) {
-  if (options.follow || options.offset != "beginning" || !options.format.empty())
-    throw Error(Errc::usage, "--storage cannot be combined with --follow, --offset or --format");
+  if (options.follow || options.offset != "beginning" || !options.format.empty() ||
+      !options.until.empty() || options.key_option->count() > 0)
+    throw Error(Errc::usage,
+                "--storage cannot be combined with --follow, --offset, --format, --until or -k");
   run_dump_storage(DumpStorageOptions{.dir = options.storage,
                                       .topic = options.topic,
                                       .partitions = options.partitions,
                                       .count = options.count,
-                                      .codec = value_codec(options.codec, global),
+                                      .codec = options.codec,
                                       .quiet = global.quiet > 0});
 }
 
-void run_dump(const DumpOptions& options, const GlobalOptions& global) {
-  if (!options.storage.empty()) return dump_from_storage(options, global);
+void check_options(const DumpOptions& options) {
   if (options.topic.empty()) throw Error(Errc::usage, "TOPIC is required (or --storage DIR)");
   if (options.table && options.follow)
     throw Error(Errc::usage, "--table prints a table once read to the end; it cannot --follow");
   if (options.table && !options.format.empty())
     throw Error(Errc::usage, "--table and --format cannot be combined");
+  if (options.until == "end" && options.follow)
+    throw Error(Errc::usage, "--until end stops at the end seen at start; it cannot --follow");
+  if (options.key_option->count() > 0 && !options.partitions.empty())
+    throw Error(Errc::usage, "-k reads the partition KEY lives in; it cannot be combined with -p");
+}
 
+// What to read: the partitions (-p, or the one -k KEY lives in), where to
+// start, whether to stop at the end.
+TopicReaderOptions reader_options(const DumpOptions& options, const GlobalOptions& global) {
+  TopicReaderOptions reader;
+  reader.partitions = options.partitions;
+  reader.start = parse_offset_spec(options.offset);
+  reader.stop_at_end = !options.follow;
+  if (options.key_option->count() > 0) {
+    const int32_t count = TopicManager(client_options(global)).partitions(options.topic);
+    reader.partitions = {partition_for(options.key, count)};
+    log(LogLevel::info, fmt::format("dump: key \"{}\" lives in partition {} of {} ({} partitions)",
+                                    options.key, reader.partitions[0], options.topic, count));
+  }
+  return reader;
+}
+
+void run_dump(const DumpOptions& options, const GlobalOptions& global) {
+  if (!options.storage.empty()) return dump_from_storage(options, global);
+  check_options(options);
   StdoutWriter output;
-  // Checks --codec and --format before connecting.
-  Printer printer(options, output, value_codec(options.codec, global));
-  TopicReaderOptions reader_options;
-  reader_options.partitions = options.partitions;
-  reader_options.start = parse_offset_spec(options.offset);
-  reader_options.stop_at_end = !options.follow;
+  Printer printer(options, output);  // checks --codec and --format before connecting
+  Selection selection(options);      // checks --until
 
   const auto started = std::chrono::steady_clock::now();
-  TopicReader reader(options.topic, std::move(reader_options), client_options(global));
-  log(LogLevel::debug, fmt::format("dump: reading {} partition(s) of {}",
-                                   reader.end_offsets().size(), options.topic));
+  TopicReader reader(options.topic, reader_options(options, global), client_options(global));
+  const std::size_t partitions = reader.end_offsets().size();
+  log(LogLevel::debug,
+      fmt::format("dump: reading {} partition(s) of {}", partitions, options.topic));
 
   std::vector<Record> batch;
   int64_t records = 0;
@@ -141,14 +216,12 @@ void run_dump(const DumpOptions& options, const GlobalOptions& global) {
     batch.clear();
     more = reader.poll(batch, wait);
     for (Record& record : batch) {
-      if (options.count >= 0 && records >= options.count) {
-        more = false;
-        break;
-      }
+      if (!selection.wanted(record)) continue;
       ++records;
       printer.add(record);
+      if (records == options.count) break;
     }
-    if (options.count >= 0 && records >= options.count) more = false;
+    if (records == options.count || selection.all_over(partitions)) more = false;
     if (options.follow) output.flush();
   }
   printer.finish();
@@ -175,6 +248,7 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
       "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"},\n"
       "from the beginning to the end of every partition as seen at start (-f: keeps "
       "reading).\n"
+      "With -o s@A --until s@B it prints a time window: the records with A <= timestamp <= B.\n"
       "Values are decoded with --codec; one that does not decode is shown as \"value_b64\" "
       "with\n"
       "\"value_error\" instead of \"value\". A key that is not UTF-8 also gets \"key_b64\".\n"
@@ -197,6 +271,14 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
                   "s@MS (first record at or after time MS)")
       ->capture_default_str()
       ->type_name("OFFSET");
+  sub->add_option("--until", options->until,
+                  "Where to stop in each partition: s@MS (before the first record with a "
+                  "timestamp after MS) | end (the end seen at start)")
+      ->type_name("s@MS|end");
+  options->key_option =
+      sub->add_option("-k,--key", options->key,
+                      "Only records of KEY, reading only the partition it lives in (Goka's)")
+          ->type_name("KEY");
   sub->add_option("-c,--count", options->count, "Stop after N records")
       ->check(CLI::NonNegativeNumber)
       ->type_name("N");
@@ -213,9 +295,7 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
           ->type_name("FMT");
   table->excludes(follow);
   table->excludes(format);
-  sub->add_option("--codec", options->codec, "Value codec")
-      ->check(codec_name_check())
-      ->capture_default_str();
+  add_codec_option(sub, options->codec);
   sub->add_option("--storage", options->storage,
                   "Print the local storages under DIR instead of a topic")
       ->type_name("DIR");

@@ -6,6 +6,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -13,8 +14,10 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
+#include "cli/codec_option.hpp"
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
@@ -34,12 +37,13 @@ struct EmitOptions {
   CLI::Option* value_option = nullptr;
   std::string input = "json";
   std::string delimiter = "\t";
-  std::string codec = "json";
+  ValueCodec codec;  // --codec
   std::vector<std::string> headers;
   int32_t partition = -1;
   bool null_empty = false;
   bool keep_partition = false;
   bool skip_invalid = false;
+  double rate = 0;  // messages/s, 0: as fast as possible
 };
 
 // Reads lines from a file descriptor in large chunks. The lines it returns
@@ -191,7 +195,7 @@ class LineEmitter {
     const std::string_view value = line.substr(at + delimiter_.size());
     if (value.empty() && options_.null_empty) return;  // a tombstone
     try {
-      message.value = codec_.encode_text(value);
+      message.value = codec_.encode_value_text(value);  // JSON null: a tombstone
     } catch (const Error& e) {
       throw Error(Errc::usage, fmt::format("value: {}{}", e.message(), codec_hint(codec_)));
     }
@@ -239,76 +243,108 @@ void print_summary(const std::string& topic, const EmitSummary& summary, double 
   note(text);
 }
 
-void run_emit(const EmitOptions& options, const GlobalOptions& global) {
-  const bool from_args = options.key_option->count() > 0;
+// Spaces messages 1/rate seconds apart (--rate): each goes one interval after
+// the slot of the one before, so the pace is smooth rather than a burst per
+// second. After a stall of the input (more than one interval behind) the
+// schedule restarts from now instead of catching up with a burst.
+class Pacer {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  // rate in messages per second; 0: no pacing.
+  explicit Pacer(double rate)
+      : interval_(rate > 0 ? std::chrono::duration_cast<Clock::duration>(
+                                 std::chrono::duration<double>(1.0 / rate))
+                           : Clock::duration::zero()) {}
+
+  // Returns when the next message may go (at once without a rate); false
+  // when interrupted while waiting. Wakes every 200 ms to notice signals.
+  bool wait() {
+    if (interval_ == Clock::duration::zero()) return true;
+    auto now = Clock::now();
+    if (!started_ || now - next_ > interval_) next_ = now;
+    started_ = true;
+    while (now < next_) {
+      if (interrupted()) return false;
+      std::this_thread::sleep_for(std::min<Clock::duration>(next_ - now, std::chrono::milliseconds(200)));
+      now = Clock::now();
+    }
+    next_ += interval_;
+    return true;
+  }
+
+ private:
+  Clock::duration interval_;
+  Clock::time_point next_{};
+  bool started_ = false;
+};
+
+// What reading stdin ended with.
+struct InputOutcome {
+  std::optional<Error> invalid;  // the line that stopped the input
+  int64_t skipped = 0;           // invalid lines skipped (--skip-invalid)
+};
+
+void check_options(const EmitOptions& options, bool from_args) {
   if (from_args && options.value_option->count() == 0)
     throw Error(Errc::usage, "KEY needs a VALUE: emit TOPIC KEY VALUE, or no KEY to read stdin");
   if (options.keep_partition && (from_args || options.input == "kv"))
     throw Error(Errc::usage, "--keep-partition needs envelope input (--input json from stdin)");
+}
 
-  const ValueCodec codec = value_codec(options.codec, global);
-  Headers headers = parse_headers(options.headers);
+// The VALUE argument's bytes, checked before connecting; std::nullopt for a
+// tombstone (JSON null, or an empty VALUE with -Z).
+std::optional<std::string> argument_value(const EmitOptions& options, const ValueCodec& codec) {
+  if (options.null_empty && options.value.empty()) return std::nullopt;
+  try {
+    return codec.encode_value_text(options.value);
+  } catch (const Error& e) {
+    throw Error(Errc::usage, fmt::format("VALUE does not encode with codec {}: {}{}", codec.name(),
+                                         e.message(), codec_hint(codec)));
+  }
+}
 
-  // An argument VALUE is checked before connecting.
-  std::optional<std::string> arg_value;
-  if (from_args && !(options.null_empty && options.value.empty())) {
+// Emits every line of stdin; stops at the first invalid one (or counts and
+// skips it) and when interrupted.
+InputOutcome emit_stdin(const EmitOptions& options, Emitter& emitter, ValueCodec codec,
+                        Headers headers) {
+  InputOutcome outcome;
+  LineEmitter lines(options, emitter, codec, std::move(headers));
+  LineReader reader(STDIN_FILENO);
+  Pacer pacer(options.rate);
+  const bool kv = options.input == "kv";
+  std::string_view line;
+  int64_t line_number = 0;
+  while (reader.next(line)) {
+    ++line_number;
+    if (is_blank(line, kv)) continue;
+    if (!pacer.wait()) break;
     try {
-      arg_value = codec.encode_text(options.value);
+      lines.emit_line(line);
     } catch (const Error& e) {
-      throw Error(Errc::usage, fmt::format("VALUE does not encode with codec {}: {}{}",
-                                           codec.name(), e.message(), codec_hint(codec)));
-    }
-  }
-
-  Emitter emitter(options.topic, client_options(global));
-  if (options.partition >= emitter.partitions())
-    throw Error(Errc::usage,
-                fmt::format("partition {} out of range: {} has {} partitions", options.partition,
-                            options.topic, emitter.partitions()),
-                {.topic = options.topic});
-  const auto started = std::chrono::steady_clock::now();
-
-  std::optional<Error> invalid;  // the line that stopped the input
-  int64_t skipped = 0;
-  if (from_args) {
-    Message message{options.key, std::move(arg_value), std::move(headers), 0, options.partition};
-    emitter.emit(std::move(message));
-  } else {
-    LineEmitter lines(options, emitter, codec, std::move(headers));
-    LineReader reader(STDIN_FILENO);
-    const bool kv = options.input == "kv";
-    std::string_view line;
-    int64_t line_number = 0;
-    while (reader.next(line)) {
-      ++line_number;
-      if (is_blank(line, kv)) continue;
-      try {
-        lines.emit_line(line);
-      } catch (const Error& e) {
-        if (e.code() != Errc::usage && e.code() != Errc::decode) throw;
-        const std::string message = fmt::format("line {}: {}", line_number, e.message());
-        if (options.skip_invalid) {
-          ++skipped;
-          log(LogLevel::info, e.context().detail
-                                  ? fmt::format("{} ({}), skipped", message, *e.context().detail)
-                                  : message + ", skipped");
-          continue;
-        }
-        ErrorContext context = e.context();
-        context.topic = options.topic;
-        invalid.emplace(Errc::usage, message, std::move(context));
-        break;
+      if (e.code() != Errc::usage && e.code() != Errc::decode) throw;
+      const std::string message = fmt::format("line {}: {}", line_number, e.message());
+      if (options.skip_invalid) {
+        ++outcome.skipped;
+        log(LogLevel::info, e.context().detail
+                                ? fmt::format("{} ({}), skipped", message, *e.context().detail)
+                                : message + ", skipped");
+        continue;
       }
+      ErrorContext context = e.context();
+      context.topic = options.topic;
+      outcome.invalid.emplace(Errc::usage, message, std::move(context));
+      break;
     }
   }
+  return outcome;
+}
 
-  // Everything read so far is delivered (or has failed) before reporting.
-  const EmitSummary summary = emitter.finish();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  print_summary(options.topic, summary, seconds, skipped);
-
-  if (invalid) throw *invalid;
+// Exits as CLI.md says: an invalid line, then unacknowledged messages, then
+// an interruption; returns when all went well.
+void check_outcome(const EmitOptions& options, const EmitSummary& summary,
+                   const InputOutcome& input) {
+  if (input.invalid) throw *input.invalid;
   if (summary.acknowledged < summary.emitted) {
     ErrorContext context;
     context.topic = options.topic;
@@ -326,6 +362,36 @@ void run_emit(const EmitOptions& options, const GlobalOptions& global) {
                 {.topic = options.topic});
 }
 
+void run_emit(const EmitOptions& options, const GlobalOptions& global) {
+  const bool from_args = options.key_option->count() > 0;
+  check_options(options, from_args);
+  const ValueCodec codec = options.codec;
+  Headers headers = parse_headers(options.headers);
+  std::optional<std::string> arg_value;
+  if (from_args) arg_value = argument_value(options, codec);
+
+  Emitter emitter(options.topic, client_options(global));
+  if (options.partition >= emitter.partitions())
+    throw Error(Errc::usage,
+                fmt::format("partition {} out of range: {} has {} partitions", options.partition,
+                            options.topic, emitter.partitions()),
+                {.topic = options.topic});
+  const auto started = std::chrono::steady_clock::now();
+  InputOutcome input;
+  if (from_args) {
+    emitter.emit(
+        Message{options.key, std::move(arg_value), std::move(headers), 0, options.partition});
+  } else {
+    input = emit_stdin(options, emitter, codec, std::move(headers));
+  }
+  // Everything read so far is delivered (or has failed) before reporting.
+  const EmitSummary summary = emitter.finish();
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  print_summary(options.topic, summary, seconds, input.skipped);
+  check_outcome(options, summary, input);
+}
+
 }  // namespace
 
 void register_emit(CLI::App& app, const GlobalOptions& global) {
@@ -337,12 +403,12 @@ void register_emit(CLI::App& app, const GlobalOptions& global) {
       "\"key\" and \"value\" are needed, \"timestamp\" and \"headers\" are kept, \"value_b64\" is "
       "taken\n"
       "as raw bytes), or KEY<delim>VALUE lines (--input kv). Blank lines are ignored.\n"
-      "VALUE text (argument or kv input) per --codec: json must be one valid JSON value "
-      "(compacted);\n"
-      "string is taken as it is; int64 must be a decimal integer; bytes is base64, decoded.\n"
-      "Envelope values per --codec: json any JSON value; string a JSON string; int64 a JSON "
-      "integer;\n"
-      "bytes a base64 string.\n"
+      "VALUE text (argument or kv input) per --codec: json must be one valid JSON value, kept as\n"
+      "written but for whitespace (key order, number spellings and escapes stay), and null is a\n"
+      "tombstone; string is taken as it is; int64 must be a decimal integer; bytes is base64.\n"
+      "Envelope values per --codec: json any JSON value (its bytes kept the same way); string a\n"
+      "JSON string; int64 a JSON integer; bytes a base64 string; null is a tombstone.\n"
+      "--rate N spaces messages 1/N s apart (a smooth pace for replays: dump | emit --rate N).\n"
       "A summary goes to stderr (-q: none). Exit 0 only when every message was acknowledged;\n"
       "an invalid line is an error naming its line number (exit 2) after what came before it\n"
       "was sent, unless --skip-invalid.");
@@ -357,9 +423,7 @@ void register_emit(CLI::App& app, const GlobalOptions& global) {
                   "Key/value delimiter of --input kv (\\t, \\n, \\r, \\\\ understood)")
       ->default_str("\\t")
       ->type_name("DELIM");
-  sub->add_option("--codec", options->codec, "Value codec")
-      ->check(codec_name_check())
-      ->capture_default_str();
+  add_codec_option(sub, options->codec);
   sub->add_option("-H,--header", options->headers, "Header added to every message (repeatable)")
       ->type_name("NAME=VALUE")
       ->allow_extra_args(false);
@@ -374,6 +438,9 @@ void register_emit(CLI::App& app, const GlobalOptions& global) {
       ->excludes(partition);
   sub->add_flag("--skip-invalid", options->skip_invalid,
                 "Count and skip invalid input lines instead of failing");
+  sub->add_option("--rate", options->rate, "Emit at most N messages per second, evenly spaced")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
   sub->callback([options, &global] { run_emit(*options, global); });
 }
 

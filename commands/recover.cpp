@@ -13,7 +13,6 @@
 #include <string>
 
 #include "cli/global_options.hpp"
-#include "cli/signals.hpp"
 #include "commands/commands.hpp"
 #include "tables/table_support.hpp"
 #include "goka/error.hpp"
@@ -46,21 +45,10 @@ void run_recover(const RecoverOptions& o, const GlobalOptions& global) {
   RecoveryProgress progress(stderr_is_tty() && global.quiet == 0,
                             std::chrono::milliseconds(0));
   view.start();
-  while (!view.wait_recovered(std::chrono::milliseconds(250))) {
-    if (interrupted()) {
-      view.stop();
-      view.wait();  // every batch written is written with its offset: DIR stays consistent
-      progress.clear();
-      note(fmt::format("recover: interrupted after {} records of {}; run it again to resume",
-                       recovery_totals(view.stats()).records, table));
-      throw ExitStatus{130};
-    }
-    if (view.state() == TableState::stopped) {
-      view.wait();
-      throw Error(Errc::runtime, "recovery stopped before the end", {.topic = table});
-    }
-    progress.draw(view.stats());
-  }
+  await_recovery(view, progress, "recovery stopped before the end", std::nullopt, [&] {
+    note(fmt::format("recover: interrupted after {} records of {}; run it again to resume",
+                     recovery_totals(view.stats()).records, table));
+  });
   view.wait();
   progress.draw(view.stats());
   progress.clear();

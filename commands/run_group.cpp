@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cli/codec_option.hpp"
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
@@ -37,8 +38,8 @@ struct RunGroupOptions {
   std::vector<std::string> joins;
   std::vector<std::string> lookups;
   bool loop = false;
-  std::string codec = "json";
-  std::string table_codec = "json";
+  ValueCodec codec;        // --codec
+  ValueCodec table_codec;  // --table-codec
   std::string storage = "memory";
   std::string start = "earliest";
   double until_idle = 0;
@@ -49,10 +50,10 @@ struct RunGroupOptions {
 // Runs one message through the op or the handler and applies the decision.
 class Callback {
  public:
-  Callback(const RunGroupOptions& opts, ValueCodec codec, ValueCodec table_codec)
+  Callback(const RunGroupOptions& opts)
       : opts_(opts),
-        codec_(std::move(codec)),
-        table_codec_(std::move(table_codec)),
+        codec_(opts.codec),
+        table_codec_(opts.table_codec),
         op_{opts.op, opts.field, opts.max_items} {
     if (!opts.exec.empty()) handler_ = std::make_unique<ExecHandler>(opts.exec);
     needs_value_ = handler_ || (opts.op != "count" && opts.op != "delete");
@@ -202,8 +203,7 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
       opts.op != "delete") {
     throw Error(Errc::usage, fmt::format("unknown --op \"{}\": {}", opts.op, GroupOp::names()));
   }
-  const ValueCodec table_codec = value_codec(opts.table_codec, global);
-  auto callback = std::make_shared<Callback>(opts, value_codec(opts.codec, global), table_codec);
+  auto callback = std::make_shared<Callback>(opts);
   ProcessCallback process = [callback](Context& ctx, const std::optional<std::string>& message) {
     (*callback)(ctx, message);
   };
@@ -234,7 +234,7 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
   std::optional<Server> server;
   if (!opts.serve.empty()) {
     server.emplace(opts.serve, serve_source(processor, graph,
-                                            table_codec, stopping),
+                                            opts.table_codec, stopping),
                    global.quiet == 0);
   }
 
@@ -315,12 +315,8 @@ void register_run_group(CLI::App& app, const GlobalOptions& global) {
       ->type_name("TABLE")
       ->allow_extra_args(false);
   sub->add_flag("--loop", opts->loop, "Declare the loop topic GROUP-loop (handler loopbacks)");
-  sub->add_option("--codec", opts->codec, "Codec of input values (and emits)")
-      ->capture_default_str()
-      ->check(codec_name_check());
-  sub->add_option("--table-codec", opts->table_codec, "Codec of the group table's values")
-      ->capture_default_str()
-      ->check(codec_name_check());
+  add_codec_option(sub, opts->codec, "--codec", "Codec of input values (and emits)");
+  add_codec_option(sub, opts->table_codec, "--table-codec", "Codec of the group table's values");
   sub->add_option("--storage", opts->storage,
                   "Local storage: a directory (LevelDB, Goka's layout) or memory")
       ->type_name("DIR|memory")

@@ -19,6 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "cli/codec_option.hpp"
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
@@ -42,8 +45,11 @@ struct ViewCommandOptions {
   std::vector<std::string> range;  // FROM TO
   bool watch = false;
   std::string storage;
-  std::string codec = "json";
+  ValueCodec codec;  // --codec
   std::string serve;
+  double wait = -1;  // --wait SECONDS; < 0: not given
+  std::string expect;
+  CLI::Option* expect_option = nullptr;
   CLI::Option* prefix_option = nullptr;
   CLI::Option* range_option = nullptr;
 };
@@ -119,6 +125,10 @@ Selection check_selection(const ViewCommandOptions& o, const std::vector<std::st
     throw Error(Errc::usage, "--all, --prefix and --range exclude each other");
   if ((o.all || prefix || range) && !keys.empty())
     throw Error(Errc::usage, "give KEYs or one of --all, --prefix, --range, not both");
+  if (o.wait >= 0 && (keys.size() != 1 || o.watch || !o.serve.empty()))
+    throw Error(Errc::usage, "--wait takes exactly one KEY, and neither --watch nor --serve");
+  if (o.expect_option->count() > 0 && o.wait < 0)
+    throw Error(Errc::usage, "--expect needs --wait SECONDS");
   if (o.all) return Selection::all;
   if (prefix) return Selection::prefix;
   if (range) return Selection::range;
@@ -149,6 +159,134 @@ std::function<bool(std::string_view)> change_filter(Selection selection,
       break;
   }
   return [](std::string_view) { return true; };
+}
+
+// --wait SECONDS [--expect JSON] on one KEY.
+struct WaitSpec {
+  std::string key;
+  std::optional<nlohmann::json> expected;
+  std::chrono::steady_clock::time_point deadline;
+  double seconds = 0;
+
+  // "key K did not appear within N s[: why]" (Errc::timeout, exit 4).
+  Error timeout(const std::string& why, const std::string& table) const {
+    return Error(Errc::timeout,
+                 fmt::format("key {} did not appear within {} s{}", key, seconds,
+                             why.empty() ? "" : ": " + why),
+                 {.topic = table});
+  }
+};
+
+// The --wait of o (nullopt without it), counted from started. Throws
+// Errc::usage for --expect text that is not one JSON value.
+std::optional<WaitSpec> wait_spec(const ViewCommandOptions& o, const std::vector<std::string>& keys,
+                                  std::chrono::steady_clock::time_point started) {
+  if (o.wait < 0) return std::nullopt;
+  WaitSpec spec;
+  spec.key = keys.front();  // check_selection(): exactly one
+  spec.seconds = o.wait;
+  spec.deadline = started + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                std::chrono::duration<double>(o.wait));
+  if (o.expect_option->count() > 0) {
+    spec.expected = nlohmann::json::parse(o.expect, nullptr, false);
+    if (spec.expected->is_discarded())
+      throw Error(Errc::usage, fmt::format("--expect: not one JSON value: {}", o.expect));
+  }
+  return spec;
+}
+
+// --wait: counts the changes of one key, so that the main thread can wait
+// for the next one after reading the key's value. Thread-safe.
+class KeyWatch {
+ public:
+  explicit KeyWatch(std::string key) : key_(std::move(key)) {}
+
+  // The view's on_change (called once the change is in the view).
+  void add(const Record& change) {
+    if (!change.key || *change.key != key_) return;
+    std::lock_guard lock(mutex_);
+    ++changes_;
+    changed_.notify_all();
+  }
+  uint64_t changes() const {
+    std::lock_guard lock(mutex_);
+    return changes_;
+  }
+  // Waits until a change after seen, or until, or SIGINT (checked every
+  // 100 ms); returns whether there was a change.
+  bool wait_after(uint64_t seen, std::chrono::steady_clock::time_point until) {
+    std::unique_lock lock(mutex_);
+    while (changes_ == seen && std::chrono::steady_clock::now() < until && !interrupted()) {
+      changed_.wait_until(lock, std::min(until, std::chrono::steady_clock::now() +
+                                                    std::chrono::milliseconds(100)));
+    }
+    return changes_ != seen;
+  }
+
+ private:
+  const std::string key_;
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  uint64_t changes_ = 0;
+};
+
+// Whether value (raw bytes; nullopt: no such key) satisfies --wait/--expect.
+bool wait_satisfied(const std::optional<std::string>& value,
+                    const std::optional<nlohmann::json>& expected, const ValueCodec& codec) {
+  if (!value) return false;
+  if (!expected) return true;
+  try {
+    return codec.decode(*value) == *expected;
+  } catch (const Error&) {
+    return false;  // a value that does not decode equals no JSON
+  }
+}
+
+// The value as view prints it, for the timeout message.
+std::string shown_value(const std::string& key, const std::optional<std::string>& value,
+                        const ValueCodec& codec) {
+  if (!value) return "the key never appeared";
+  std::string row;
+  append_table_row(row, key, *value, codec);
+  if (!row.empty() && row.back() == '\n') row.pop_back();
+  return "last value seen: " + row;
+}
+
+// --wait: from the recovered view on, waits until the key exists (and equals
+// expected) and prints its row, or throws Errc::timeout at deadline with the
+// last value seen.
+void wait_for_key(const View& view, KeyWatch& watch, const WaitSpec& spec,
+                  const ValueCodec& codec) {
+  const std::string& key = spec.key;
+  const std::optional<nlohmann::json>& expected = spec.expected;
+  std::optional<std::string> value;
+  while (true) {
+    const uint64_t seen = watch.changes();
+    value = view.get(key);
+    if (wait_satisfied(value, expected, codec)) break;
+    if (!watch.wait_after(seen, spec.deadline)) {
+      if (interrupted()) throw ExitStatus{130};
+      if (!expected) throw spec.timeout("", view.table());
+      throw Error(Errc::timeout,
+                  fmt::format("key {} did not equal {} within {} s; {}", key, expected->dump(),
+                              spec.seconds, shown_value(key, value, codec)),
+                  {.topic = view.table()});
+    }
+  }
+  StdoutWriter out;
+  append_table_row(out.buffer(), key, *value, codec);
+  out.flush();
+}
+
+// --wait: a table that does not exist yet (its group has not created it)
+// is waited for, asking every 200 ms; Errc::timeout at deadline.
+void await_table(TopicManager&& topics, const std::string& table, const WaitSpec& spec) {
+  while (!topics.exists(table)) {
+    if (std::chrono::steady_clock::now() >= spec.deadline) {
+      throw spec.timeout("the table does not exist", table);
+    }
+    if (wait_for_interrupt(std::chrono::milliseconds(200))) throw ExitStatus{130};
+  }
 }
 
 // What `--serve` answers from: the view's statistics and values.
@@ -217,20 +355,24 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   }
   table = resolve_table(table, o.group);
   const Selection selection = check_selection(o, keys);
-  const ValueCodec codec = value_codec(o.codec, global);
+  const ValueCodec codec = o.codec;
 
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
   options.client = client_options(global);
-  const bool follow = o.watch || !o.serve.empty();
+  const std::optional<WaitSpec> waiting = wait_spec(o, keys, started);
+  const bool follow = o.watch || !o.serve.empty() || waiting;
   options.follow = follow;
   if (!o.storage.empty()) options.storage = leveldb_storage_builder(o.storage);
+  if (waiting) await_table(TopicManager(options.client), table, *waiting);
   if (selection == Selection::keys) {
     const int32_t count = TopicManager(options.client).partitions(table);
     options.partitions = partitions_for(keys, count);
   }
   ChangeSink sink(codec, change_filter(selection, o, keys));
   if (o.watch) options.on_change = [&sink](const Record& change) { sink.add(change); };
+  KeyWatch key_watch(keys.empty() ? std::string() : keys.front());
+  if (waiting) options.on_change = [&key_watch](const Record& change) { key_watch.add(change); };
 
   View view(table, std::move(options));
   SinkCloser closer{sink};
@@ -239,18 +381,10 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   RecoveryProgress progress(stderr_is_tty() && global.quiet == 0,
                             std::chrono::seconds(1));
   view.start();
-  while (!view.wait_recovered(std::chrono::milliseconds(250))) {
-    if (interrupted()) {
-      progress.clear();
-      view.stop();
-      view.wait();
-      throw ExitStatus{130};
-    }
-    if (view.state() == TableState::stopped) {
-      view.wait();
-      throw Error(Errc::runtime, "the view stopped before it was up to date", {.topic = table});
-    }
-    progress.draw(view.stats());
+  if (!await_recovery(view, progress, "the view stopped before it was up to date",
+                      waiting ? std::optional(waiting->deadline) : std::nullopt)) {
+    progress.clear();
+    throw waiting->timeout("the table is not recovered yet", table);
   }
   progress.clear();
   if (!follow) view.wait();  // the thread ends once recovered; rethrows its error
@@ -261,6 +395,13 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
           "view: {} records of {} read from {} partition(s) in {:.3f} s", totals.records, table,
           view.partitions().size(),
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()));
+
+  if (waiting) {
+    wait_for_key(view, key_watch, *waiting, codec);
+    view.stop();
+    view.wait();
+    return;
+  }
 
   StdoutWriter out;
   const bool missing = print_selection(view, selection, o, keys, codec, out);
@@ -307,7 +448,11 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
       "following and answers HTTP: /tables/TABLE/KEY, /stats, /metrics and a live page at /.\n"
       "--storage DIR keeps the view in LevelDB under DIR\n"
       "(DIR/TABLE.PARTITION, Go Goka's layout) so that the next run reads only what is new;\n"
-      "the default is memory. With --group G the table is G-table and every positional\n"
+      "the default is memory. For CI: --wait SECONDS with one KEY waits until the key\n"
+      "exists (with --expect JSON: until its decoded value equals JSON, compared as JSON\n"
+      "values) while following the table (waiting for the table to exist too), prints its row\n"
+      "and exits 0; after SECONDS (counted from the start, recovery included) it exits 4 with the last value seen, or that the\n"
+      "key never appeared, on stderr. With --group G the table is G-table and every positional\n"
       "argument is a KEY. Values are decoded with --codec; one that does not decode is shown\n"
       "as \"value_b64\" with \"value_error\".");
   sub->add_option("TABLE", o->table, "Table topic (e.g. GROUP-table)");
@@ -333,9 +478,15 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
                   "Keep following and answer HTTP on HOST:PORT (see README): "
                   "/tables/TABLE/KEY, /stats, /metrics, /")
       ->type_name("HOST:PORT");
-  sub->add_option("--codec", o->codec, "Value codec")
-      ->check(codec_name_check())
-      ->capture_default_str();
+  add_codec_option(sub, o->codec);
+  sub->add_option("--wait", o->wait,
+                  "Wait up to SECONDS until KEY exists (and equals --expect), then print it; "
+                  "exit 4 on timeout")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("SECONDS");
+  o->expect_option =
+      sub->add_option("--expect", o->expect, "With --wait: wait until KEY's value equals JSON")
+          ->type_name("JSON");
   sub->callback([o, &global] { run_view(*o, global); });
 }
 

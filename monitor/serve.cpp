@@ -118,12 +118,13 @@ Server::Server(const std::string& address, ServeSource source, bool announce) : 
     try {
       if (std::optional<std::string> value = s.source.lookup(table, key)) {
         const ValueCodec codec = s.source.codec(table);
-        try {
-          reply_json(res, 200, codec.decode(*value));
-        } catch (const Error& e) {
+        // The value's JSON text as the codec gives it (a json value as written).
+        std::string body;
+        if (auto why = codec.append_decoded(body, *value))
           throw Error(Errc::decode, fmt::format("the value does not decode with codec {}: {}",
-                                                codec.name(), e.message()));
-        }
+                                                codec.name(), *why));
+        res.status = 200;
+        res.set_content(body + "\n", "application/json");
       } else {
         reply_json(res, 404, {{"error", "key not found"}, {"table", table}, {"key", key}});
       }

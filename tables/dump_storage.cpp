@@ -56,7 +56,7 @@ std::map<std::string, std::vector<int32_t>> find_storages(const fs::path& dir) {
 }  // namespace
 
 void run_dump_storage(const DumpStorageOptions& options) {
-  const ValueCodec& codec = options.codec;
+  const ValueCodec codec = options.codec;
   std::map<std::string, std::vector<int32_t>> storages = find_storages(options.dir);
   if (!options.topic.empty()) {
     auto it = storages.find(options.topic);

@@ -16,7 +16,7 @@ struct DumpStorageOptions {
   std::string topic;                // empty: every topic found under dir
   std::vector<int32_t> partitions;  // empty: all
   int64_t count = -1;               // rows at most; -1: no limit
-  ValueCodec codec;                 // json unless given
+  ValueCodec codec;
   bool quiet = false;               // -q: no `__offset` lines
 };
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/envelope.hpp"
+#include "cli/signals.hpp"
 #include "commands/commands.hpp"
 #include "goka/error.hpp"
 
@@ -67,6 +68,34 @@ void append_missing_row(std::string& out, std::string_view key) {
   append_table_row(out, key, std::nullopt, ValueCodec());
   out.resize(out.size() - 2);  // "}\n"
   out += ",\"found\":false}\n";
+}
+
+bool await_recovery(View& view, RecoveryProgress& progress, const std::string& stopped_what,
+                    std::optional<std::chrono::steady_clock::time_point> deadline,
+                    const std::function<void()>& on_interrupt) {
+  constexpr std::chrono::milliseconds kTick{250};  // progress redraw and signal check
+  while (true) {
+    auto wait = kTick;
+    if (deadline) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          *deadline - std::chrono::steady_clock::now());
+      if (left <= std::chrono::milliseconds(0)) return view.recovered();
+      wait = std::min(wait, left);
+    }
+    if (view.wait_recovered(wait)) return true;
+    if (interrupted()) {
+      view.stop();
+      view.wait();  // every batch written is written with its offset: storages stay consistent
+      progress.clear();
+      if (on_interrupt) on_interrupt();
+      throw ExitStatus{130};
+    }
+    if (view.state() == TableState::stopped) {
+      view.wait();  // throws what stopped it
+      throw Error(Errc::runtime, stopped_what, {.topic = view.table()});
+    }
+    progress.draw(view.stats());
+  }
 }
 
 // ---- progress -------------------------------------------------------------

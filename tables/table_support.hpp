@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -83,5 +84,15 @@ struct RecoveryTotals {
   int64_t records = 0;
 };
 RecoveryTotals recovery_totals(const ViewStats& stats);
+
+// Waits until view (started) is recovered, redrawing progress meanwhile, and
+// returns true; returns false at deadline (if given) with the view still
+// running. On SIGINT/SIGTERM it stops the view, waits for its thread, clears
+// the progress, calls on_interrupt (if set) and throws ExitStatus{130}. A view
+// that stops before it is recovered: rethrows what stopped it, else throws
+// Errc::runtime with stopped_what naming the table.
+bool await_recovery(View& view, RecoveryProgress& progress, const std::string& stopped_what,
+                    std::optional<std::chrono::steady_clock::time_point> deadline = std::nullopt,
+                    const std::function<void()>& on_interrupt = {});
 
 }  // namespace goka::cli

@@ -36,6 +36,33 @@ TEST_CASE("json codec compacts and validates") {
   CHECK_THROWS_AS(codec.decode("\"\xff\""), goka::Error);
 }
 
+TEST_CASE("json codec keeps a Go-written value's bytes but for whitespace") {
+  goka::JsonCodec codec;
+  // Go's encoding/json writes '<' as \u003c; key order and number spellings
+  // stay as written (no re-serialisation).
+  const std::string go = "{\"b\":1e2,  \"s\":\"\\u003c\",\"f\":1.50, \"a\":[]}";
+  const std::string kept = R"({"b":1e2,"s":"\u003c","f":1.50,"a":[]})";
+  CHECK(codec.decode(go) == kept);
+  CHECK(codec.encode(go) == kept);
+  CHECK(codec.decode(kept) == kept);
+  try {
+    codec.decode("{\"a\":");
+    FAIL("decoded");
+  } catch (const goka::Error& e) {
+    CHECK(e.code() == goka::Errc::decode);
+    CHECK_THAT(e.what(), Catch::Contains("json codec: cannot decode: invalid JSON"));
+  }
+}
+
+TEST_CASE("int64 codec parses without exceptions") {
+  CHECK(goka::Int64Codec::parse("-12") == -12);
+  CHECK_FALSE(goka::Int64Codec::parse("1.0"));
+  CHECK_FALSE(goka::Int64Codec::parse(""));
+  std::string out = "n=";
+  goka::Int64Codec::append(out, INT64_MIN);
+  CHECK(out == "n=-9223372036854775808");
+}
+
 TEST_CASE("a JSON integer and the int64 codec give the same bytes") {
   CHECK(goka::JsonCodec().encode("17") == goka::Int64Codec().encode(17));
 }

@@ -217,4 +217,10 @@ TEST_CASE("envelope: a JSON value keeps its bytes on the way in (Go Goka's value
   // The top-level member, not one of the same name inside another.
   CHECK(value_of(R"({"headers":{"value":"h"},"key":"k","value":"v\"}"})") == R"("v\"}")");
   CHECK(value_of(R"({"key":"k","value":1.50})") == "1.50");
+  // A member name written with escapes is still "value"; of repeated names
+  // the last counts, as for the other fields.
+  CHECK(value_of(R"({"key":"k","\u0076alue":{"b":1e2,"a":0.10}})") == R"({"b":1e2,"a":0.10})");
+  CHECK(value_of(R"({"value":1.0,"key":"k","value":2.50})") == "2.50");
+  // A value that is a BOM-prefixed document line.
+  CHECK(value_of("\xEF\xBB\xBF{\"key\":\"k\",\"value\":1E3}") == "1E3");
 }

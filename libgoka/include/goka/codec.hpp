@@ -4,6 +4,7 @@
 // not decode; it never crashes. Codecs are stateless and thread-safe.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,10 +39,17 @@ class Int64Codec final : public Codec<int64_t> {
  public:
   std::string encode(const int64_t& value) const override;
   int64_t decode(std::string_view bytes) const override;
+  // decode() without the exception: std::nullopt for bytes it rejects.
+  static std::optional<int64_t> parse(std::string_view bytes) noexcept;
+  // Appends the decimal text of value to out (what encode() returns).
+  static void append(std::string& out, int64_t value);
 };
 
-// A JSON document as text. encode() and decode() both validate and return the
-// compact UTF-8 form, so "{ \"a\": 1 }" becomes "{\"a\":1}".
+// A JSON value as UTF-8 text, under the one JSON policy of json_text.hpp:
+// encode() and decode() both validate and drop only the whitespace outside
+// strings, so "{ \"b\": 1e2, \"a\": \"\\u003c\" }" becomes
+// "{\"b\":1e2,\"a\":\"\\u003c\"}": key order, number spellings and escapes
+// are kept as written, as Go Goka wrote them.
 class JsonCodec final : public Codec<std::string> {
  public:
   std::string encode(const std::string& json_text) const override;

@@ -40,6 +40,12 @@ struct AdminOptionsDeleter {
 struct ConfigResourceDeleter {
   void operator()(rd_kafka_ConfigResource_t* p) const { rd_kafka_ConfigResource_destroy(p); }
 };
+struct DeleteTopicDeleter {
+  void operator()(rd_kafka_DeleteTopic_t* p) const { rd_kafka_DeleteTopic_destroy(p); }
+};
+struct DeleteRecordsDeleter {
+  void operator()(rd_kafka_DeleteRecords_t* p) const { rd_kafka_DeleteRecords_destroy(p); }
+};
 
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
@@ -51,5 +57,7 @@ using MetadataPtr = std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter>;
 using NewTopicPtr = std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter>;
 using AdminOptionsPtr = std::unique_ptr<rd_kafka_AdminOptions_t, AdminOptionsDeleter>;
 using ConfigResourcePtr = std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter>;
+using DeleteTopicPtr = std::unique_ptr<rd_kafka_DeleteTopic_t, DeleteTopicDeleter>;
+using DeleteRecordsPtr = std::unique_ptr<rd_kafka_DeleteRecords_t, DeleteRecordsDeleter>;
 
 }  // namespace goka::kafka
