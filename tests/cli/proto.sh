@@ -229,7 +229,17 @@ error_line
 err_has "colour"
 err_has "topic=orders"
 
-# --- view --serve answers decoded values.
+# --- run-group --serve and view --serve answer decoded values.
+"$CLI" run-group served -i orders --op latest "${ORDER[@]}" --table-codec proto:shop.Order \
+  --serve 127.0.0.1:0 2>"$WORK/group.err" &
+pid=$!
+await "grep -q 'serving http' '$WORK/group.err'" 30
+url=$(grep -o 'http://[^ ]*' "$WORK/group.err")
+await "curl -sf '${url}tables/served-table/k-2' >/dev/null" 60
+same "$(curl -s "${url}tables/served-table/k-2")" '{"orderId":"k-2","status":"STATUS_PAID"}' "run-group --serve value"
+kill "$pid"
+wait "$pid" || true
+
 "$CLI" view orders --serve 127.0.0.1:0 "${ORDER_SET[@]}" >/dev/null 2>"$WORK/serve.err" &
 pid=$!
 await "grep -q 'serving http' '$WORK/serve.err'" 30
