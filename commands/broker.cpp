@@ -13,6 +13,7 @@
 
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
+#include "cli/topic_spec.hpp"
 #include "commands/commands.hpp"
 #include "goka/embedded_broker.hpp"
 #include "goka/error.hpp"
@@ -26,19 +27,6 @@ struct BrokerOptions {
   std::string address_file;
   bool control = false;
 };
-
-std::pair<std::string, int32_t> parse_topic(const std::string& spec) {
-  auto colon = spec.rfind(':');
-  try {
-    if (colon == std::string::npos || colon == 0) throw std::invalid_argument("no colon");
-    size_t used = 0;
-    int partitions = std::stoi(spec.substr(colon + 1), &used);
-    if (used != spec.size() - colon - 1 || partitions < 1) throw std::invalid_argument("count");
-    return {spec.substr(0, colon), partitions};
-  } catch (const std::logic_error&) {
-    throw Error(Errc::usage, fmt::format("--topic must be NAME:PARTITIONS, not \"{}\"", spec));
-  }
-}
 
 void write_address_file(const std::string& path, const std::string& address) {
   // Written whole, then renamed, so a script waiting for it never reads half.
@@ -74,7 +62,7 @@ void control(EmbeddedBroker& broker, const std::string& line) {
     } else if (verb == "topic") {
       std::string spec;
       in >> spec;
-      auto [name, partitions] = parse_topic(spec);
+      auto [name, partitions] = parse_topic_spec(spec, "topic");
       broker.create_topic(name, partitions);
     } else {
       throw Error(Errc::usage, fmt::format("unknown control command \"{}\"", verb));
@@ -89,7 +77,7 @@ void control(EmbeddedBroker& broker, const std::string& line) {
 void run_broker(const BrokerOptions& opts) {
   EmbeddedBrokerOptions options;
   options.brokers = opts.brokers;
-  for (const auto& spec : opts.topics) options.topics.push_back(parse_topic(spec));
+  for (const auto& spec : opts.topics) options.topics.push_back(parse_topic_spec(spec, "--topic"));
   EmbeddedBroker broker(options);
   std::fprintf(stdout, "%s\n", broker.bootstrap_servers().c_str());
   std::fflush(stdout);
@@ -97,6 +85,14 @@ void run_broker(const BrokerOptions& opts) {
   log(LogLevel::warning,
       "the embedded broker keeps everything in memory, about 5 MB per partition (older records "
       "are dropped); it is for development and tests");
+  if (broker.topic_request_socket().empty()) {
+    log(LogLevel::warning,
+        fmt::format("clients cannot create topics (pre-create them with -t NAME:PARTITIONS): {}",
+                    broker.topic_request_error()));
+  } else {
+    log(LogLevel::info, "topic requests (topics create, run-group's tables) on " +
+                            broker.topic_request_socket());
+  }
   if (opts.control) {
     // stdin is read on its own thread so that a signal still stops the broker.
     std::thread([&broker] {
@@ -107,6 +103,7 @@ void run_broker(const BrokerOptions& opts) {
   while (!wait_for_interrupt(std::chrono::seconds(1))) {
   }
   if (!opts.address_file.empty()) std::filesystem::remove(opts.address_file);
+  broker.stop();  // removes its topic request socket
   std::_Exit(0);  // the control thread may sit in getline; nothing else to clean up
 }
 
@@ -117,6 +114,13 @@ void register_broker(CLI::App& app, const GlobalOptions& /*global: none used*/) 
   CLI::App* sub = app.add_subcommand(
       "broker",
       "Run an embedded Kafka-protocol broker in memory (prints its address first)");
+  sub->footer(
+      "Clients of this machine and user create topics on it as on a real cluster\n"
+      "(goka-cli topics create, run-group's GROUP-table and GROUP-loop): they find it\n"
+      "from GOKA_BROKERS alone, through a unix socket named after its port in\n"
+      "$XDG_RUNTIME_DIR/goka-broker/ (else ${TMPDIR:-/tmp}/goka-broker-UID/).\n"
+      "Other topics a client names are auto-created with 4 partitions. Topics\n"
+      "cannot be deleted, and topic configs (cleanup.policy, ...) are not kept.");
   sub->add_option("-t,--topic", opts->topics, "Pre-create topic NAME:PARTITIONS (repeatable)")
       ->type_name("NAME:PARTITIONS")
       ->allow_extra_args(false);

@@ -47,6 +47,7 @@ struct DumpOptions {
   std::string storage;  // --storage DIR: local storages instead of a topic
   std::string until;    // --until s@MS | end ("": not given)
   std::string key;      // -k KEY
+  bool read_uncommitted = false;
   CLI::Option* key_option = nullptr;  // given, even as ""
 };
 
@@ -196,7 +197,9 @@ void run_dump(const DumpOptions& options, const GlobalOptions& global) {
   Selection selection(options);      // checks --until
 
   const auto started = std::chrono::steady_clock::now();
-  TopicReader reader(options.topic, reader_options(options, global), client_options(global));
+  ClientOptions client = client_options(global);
+  if (options.read_uncommitted) client.properties["isolation.level"] = "read_uncommitted";
+  TopicReader reader(options.topic, reader_options(options, global), std::move(client));
   const std::size_t partitions = reader.end_offsets().size();
   log(LogLevel::debug,
       fmt::format("dump: reading {} partition(s) of {}", partitions, options.topic));
@@ -248,7 +251,8 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
       "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\"},\n"
       "from the beginning to the end of every partition as seen at start (-f: keeps "
       "reading).\n"
-      "With -o s@A --until s@B it prints a time window: the records with A <= timestamp <= B.\n"
+      "-o s@A --until s@B prints a time window: each partition from its first record at or\n"
+      "after time A up to its first record after time B (not printed).\n"
       "Values are decoded with --codec (proto:NAME: protobuf as proto3 JSON, schema from --proto\n"
       "or --descriptor-set); one that does not decode is shown as \"value_b64\" "
       "with\n"
@@ -287,6 +291,8 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
       ->check(CLI::NonNegativeNumber)
       ->allow_extra_args(false)
       ->type_name("P");
+  sub->add_flag("--read-uncommitted", options->read_uncommitted,
+                "Also records of open and aborted transactions (debugging; default: read committed)");
   auto* table = sub->add_flag("--table", options->table,
                               "Print the latest value per key, sorted by key, as "
                               "{\"key\":..,\"value\":..}; tombstones remove keys");

@@ -25,6 +25,7 @@ struct RecoverOptions {
   std::string table;
   std::string group;
   std::string storage;
+  bool read_uncommitted = false;
 };
 
 int64_t count_keys(const View& view) {
@@ -38,6 +39,7 @@ void run_recover(const RecoverOptions& o, const GlobalOptions& global) {
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
   options.client = client_options(global);
+  if (o.read_uncommitted) options.client.properties["isolation.level"] = "read_uncommitted";
   options.follow = false;
   options.storage = leveldb_storage_builder(o.storage);
 
@@ -89,6 +91,8 @@ void register_recover(CLI::App& app, const GlobalOptions& global) {
   sub->add_option("TABLE", o->table, "Table topic (e.g. GROUP-table)");
   sub->add_option("--group", o->group, "Recover the table of processor group GROUP (GROUP-table)")
       ->type_name("GROUP");
+  sub->add_flag("--read-uncommitted", o->read_uncommitted,
+                "Also records of open and aborted transactions (debugging; default: read committed)");
   sub->add_option("--storage", o->storage, "Directory of the LevelDB storages")
       ->required()
       ->type_name("DIR");

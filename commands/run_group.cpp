@@ -45,6 +45,8 @@ struct RunGroupOptions {
   double until_idle = 0;
   size_t threads = 0;
   std::string serve;
+  bool exactly_once = false;
+  int64_t commit_interval_ms = 100;
 };
 
 // Runs one message through the op or the handler and applies the decision.
@@ -194,15 +196,7 @@ ServeSource serve_source(const Processor& processor, const GroupGraph& graph,
   return source;
 }
 
-void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
-  if (opts.op.empty() == opts.exec.empty()) {
-    throw Error(Errc::usage, "give exactly one of --op OP and --exec CMD");
-  }
-  if (!opts.op.empty() && opts.op != "count" && opts.op != "sum" && opts.op != "min" &&
-      opts.op != "max" && opts.op != "latest" && opts.op != "first" && opts.op != "append" &&
-      opts.op != "delete") {
-    throw Error(Errc::usage, fmt::format("unknown --op \"{}\": {}", opts.op, GroupOp::names()));
-  }
+GroupGraph group_graph(const RunGroupOptions& opts) {
   auto callback = std::make_shared<Callback>(opts);
   ProcessCallback process = [callback](Context& ctx, const std::optional<std::string>& message) {
     (*callback)(ctx, message);
@@ -214,12 +208,17 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
   for (const auto& topic : opts.outputs) graph.add(output(topic));
   if (opts.loop) graph.add(loop(process));
   graph.add(persist());
+  return graph;
+}
 
+ProcessorOptions processor_options(const RunGroupOptions& opts, const GlobalOptions& global) {
   ProcessorOptions options;
   options.client = client_options(global);
   if (opts.storage != "memory") options.storage = leveldb_storage_builder(opts.storage);
   options.start_at_latest = opts.start == "latest";
   options.threads = opts.threads;
+  if (opts.exactly_once) options.guarantee = Guarantee::exactly_once;
+  options.commit_interval = std::chrono::milliseconds(opts.commit_interval_ms);
   options.on_rebalance = [group = opts.group](const std::vector<int32_t>& assigned,
                                               const std::vector<int32_t>& revoked) {
     if (!assigned.empty())
@@ -229,7 +228,44 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
       log(LogLevel::info,
           fmt::format("group={}: revoked partitions {}", group, fmt::join(revoked, ",")));
   };
-  Processor processor(graph, options);
+  return options;
+}
+
+// Watches a running processor from the command's thread until done is set
+// (the processor ended), SIGINT/SIGTERM, or --until-idle seconds of idleness.
+void supervise(const Processor& processor, const RunGroupOptions& opts,
+               const std::vector<std::string>& consumed, const std::atomic<bool>& done) {
+  auto idle_since = std::chrono::steady_clock::now();
+  int64_t last_processed = -1;
+  bool was_recovered = false;
+  while (!done) {
+    if (wait_for_interrupt(std::chrono::milliseconds(200))) return;
+    if (!was_recovered && processor.recovered()) {
+      was_recovered = true;
+      log(LogLevel::info, fmt::format("group={}: recovered", opts.group));
+    }
+    if (opts.until_idle <= 0) continue;
+    ProcessorStats stats = processor.stats();
+    int64_t processed = 0;
+    for (const auto& p : stats.partitions) processed += p.processed;
+    auto now = std::chrono::steady_clock::now();
+    if (processed != last_processed || !processor.recovered() || !caught_up(stats, consumed)) {
+      last_processed = processed;
+      idle_since = now;
+    } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {
+      log(LogLevel::info,
+          fmt::format("group={}: idle for {} s, stopping", opts.group, opts.until_idle));
+      return;
+    }
+  }
+}
+
+void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
+  if (opts.op.empty() == opts.exec.empty()) {
+    throw Error(Errc::usage, "give exactly one of --op OP and --exec CMD");
+  }
+  GroupGraph graph = group_graph(opts);
+  Processor processor(graph, processor_options(opts, global));
   std::atomic<bool> stopping{false};
   std::optional<Server> server;
   if (!opts.serve.empty()) {
@@ -248,36 +284,82 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
     }
     done = true;
   });
-
   std::vector<std::string> consumed = opts.inputs;
   if (opts.loop) consumed.push_back(graph.loop_topic_name());
-  auto idle_since = std::chrono::steady_clock::now();
-  int64_t last_processed = -1;
-  bool was_recovered = false;
-  while (!done) {
-    if (wait_for_interrupt(std::chrono::milliseconds(200))) break;
-    if (!was_recovered && processor.recovered()) {
-      was_recovered = true;
-      log(LogLevel::info, fmt::format("group={}: recovered", opts.group));
-    }
-    if (opts.until_idle <= 0) continue;
-    ProcessorStats stats = processor.stats();
-    int64_t processed = 0;
-    for (const auto& p : stats.partitions) processed += p.processed;
-    auto now = std::chrono::steady_clock::now();
-    if (processed != last_processed || !processor.recovered() || !caught_up(stats, consumed)) {
-      last_processed = processed;
-      idle_since = now;
-    } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {
-      log(LogLevel::info,
-          fmt::format("group={}: idle for {} s, stopping", opts.group, opts.until_idle));
-      break;
-    }
-  }
+  supervise(processor, opts, consumed, done);
   stopping = true;
   processor.stop();
   runner.join();
   if (failure) std::rethrow_exception(failure);
+}
+
+// The callback: --op or --exec, and what they take.
+void add_callback_options(CLI::App* sub, RunGroupOptions& opts) {
+  auto* op = sub->add_option("--op", opts.op,
+                             fmt::format("Built-in callback on JSON values: {}",
+                                         fmt::join(GroupOp::all(), ", ")))
+                 ->check(CLI::IsMember(GroupOp::all()));
+  sub->add_option("--exec", opts.exec,
+                  "Handler process speaking JSON lines on stdin/stdout (see README)")
+      ->type_name("CMD")
+      ->excludes(op);
+  sub->add_option("--field", opts.field, "sum/min/max: this field of an object value");
+  sub->add_option("--max-items", opts.max_items, "append: keep at most N items (0: all)")
+      ->type_name("N");
+  sub->footer(
+      "--exec: one request per message on the handler's stdin,\n"
+      "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\","
+      "\"state\",\"joins\":{TABLE:VALUE}},\n"
+      "one response per request on its stdout: {\"state\":V} sets, {\"delete\":true} deletes,\n"
+      "{} keeps; optional \"emit\":[{\"topic\",\"key\",\"value\"}], \"loopback\":[{\"key\","
+      "\"value\"}],\n\"fail\":\"reason\" stops the group (exit 1). Before responding it may "
+      "ask\n{\"lookup\":{\"table\":T,\"key\":K}} and read {\"lookup_result\":V}.\n"
+      "Topics: GROUP-table (and GROUP-loop with --loop) are created with the inputs'\n"
+      "partition count when missing, also on the embedded broker (goka-cli broker).");
+}
+
+// The graph's topics and tables besides the inputs, and the codecs.
+void add_topic_options(CLI::App* sub, RunGroupOptions& opts) {
+  sub->add_option("-o,--output", opts.outputs,
+                  "Declared output topic (repeatable); with --op, every new state goes there")
+      ->type_name("TOPIC")
+      ->allow_extra_args(false);
+  sub->add_option("--join", opts.joins, "Join a co-partitioned table (repeatable)")
+      ->type_name("TABLE")
+      ->allow_extra_args(false);
+  sub->add_option("--lookup", opts.lookups, "Look up keys of any table (repeatable)")
+      ->type_name("TABLE")
+      ->allow_extra_args(false);
+  sub->add_flag("--loop", opts.loop, "Declare the loop topic GROUP-loop (handler loopbacks)");
+  add_codec_option(sub, opts.codec, "--codec", "Codec of input values (and emits)");
+  add_codec_option(sub, opts.table_codec, "--table-codec", "Codec of the group table's values");
+}
+
+// How the instance runs: storage, start, stop, serving, threads.
+void add_runtime_options(CLI::App* sub, RunGroupOptions& opts) {
+  sub->add_option("--storage", opts.storage,
+                  "Local storage: a directory (LevelDB, Goka's layout) or memory")
+      ->type_name("DIR|memory")
+      ->capture_default_str();
+  sub->add_option("--start", opts.start, "Where a new group begins")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"earliest", "latest"}));
+  sub->add_option("--until-idle", opts.until_idle,
+                  "Exit 0 once all assigned inputs are processed, committed and quiet this long")
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber);
+  sub->add_option("--serve", opts.serve,
+                  "Answer HTTP on HOST:PORT (see README): /tables/TABLE/KEY, /stats, /metrics, /")
+      ->type_name("HOST:PORT");
+  sub->add_option("--threads", opts.threads, "Callback threads (0: the hardware threads)")
+      ->capture_default_str();
+  sub->add_flag("--exactly-once", opts.exactly_once,
+                "Kafka transactions: outputs, table and input offsets commit together (README)");
+  sub->add_option("--commit-interval", opts.commit_interval_ms,
+                  "Commit (or transaction) every MS milliseconds")
+      ->type_name("MS")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
 }
 
 }  // namespace
@@ -292,55 +374,9 @@ void register_run_group(CLI::App& app, const GlobalOptions& global) {
       ->type_name("TOPIC")
       ->required()
       ->allow_extra_args(false);
-  auto* op = sub->add_option("--op", opts->op,
-                             "Built-in callback on JSON values: count, sum, "
-                             "min, max, latest, first, append, delete")
-                 ->check(CLI::IsMember(
-                     {"count", "sum", "min", "max", "latest", "first", "append", "delete"}));
-  sub->add_option("--exec", opts->exec,
-                  "Handler process speaking JSON lines on stdin/stdout (see README)")
-      ->type_name("CMD")
-      ->excludes(op);
-  sub->add_option("--field", opts->field, "sum/min/max: this field of an object value");
-  sub->add_option("--max-items", opts->max_items, "append: keep at most N items (0: all)")
-      ->type_name("N");
-  sub->add_option("-o,--output", opts->outputs,
-                  "Declared output topic (repeatable); with --op, every new state goes there")
-      ->type_name("TOPIC")
-      ->allow_extra_args(false);
-  sub->add_option("--join", opts->joins, "Join a co-partitioned table (repeatable)")
-      ->type_name("TABLE")
-      ->allow_extra_args(false);
-  sub->add_option("--lookup", opts->lookups, "Look up keys of any table (repeatable)")
-      ->type_name("TABLE")
-      ->allow_extra_args(false);
-  sub->add_flag("--loop", opts->loop, "Declare the loop topic GROUP-loop (handler loopbacks)");
-  add_codec_option(sub, opts->codec, "--codec", "Codec of input values (and emits)");
-  add_codec_option(sub, opts->table_codec, "--table-codec", "Codec of the group table's values");
-  sub->add_option("--storage", opts->storage,
-                  "Local storage: a directory (LevelDB, Goka's layout) or memory")
-      ->type_name("DIR|memory")
-      ->capture_default_str();
-  sub->add_option("--start", opts->start, "Where a new group begins")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"earliest", "latest"}));
-  sub->add_option("--until-idle", opts->until_idle,
-                  "Exit 0 once all assigned inputs are processed, committed and quiet this long")
-      ->type_name("SECONDS")
-      ->check(CLI::PositiveNumber);
-  sub->add_option("--serve", opts->serve,
-                  "Answer HTTP on HOST:PORT (see README): /tables/TABLE/KEY, /stats, /metrics, /")
-      ->type_name("HOST:PORT");
-  sub->add_option("--threads", opts->threads, "Callback threads (0: the hardware threads)")
-      ->capture_default_str();
-  sub->footer(
-      "--exec: one request per message on the handler's stdin,\n"
-      "  {\"topic\",\"partition\",\"offset\",\"timestamp\",\"key\",\"value\",\"headers\","
-      "\"state\",\"joins\":{TABLE:VALUE}},\n"
-      "one response per request on its stdout: {\"state\":V} sets, {\"delete\":true} deletes,\n"
-      "{} keeps; optional \"emit\":[{\"topic\",\"key\",\"value\"}], \"loopback\":[{\"key\","
-      "\"value\"}],\n\"fail\":\"reason\" stops the group (exit 1). Before responding it may "
-      "ask\n{\"lookup\":{\"table\":T,\"key\":K}} and read {\"lookup_result\":V}.");
+  add_callback_options(sub, *opts);
+  add_topic_options(sub, *opts);
+  add_runtime_options(sub, *opts);
   sub->callback([opts, &global] { run_group(*opts, global); });
 }
 

@@ -35,10 +35,22 @@ struct GroupStatus {
   std::vector<std::string> busy;
 };
 
+// How far a partition goes: its high watermark, and its last stable offset
+// (where a read_committed consumer ends). They differ while a transaction is
+// open (exactly-once groups).
+struct Ends {
+  TopicManager& committed;  // isolation.level=read_committed (the default)
+  TopicManager& all;        // isolation.level=read_uncommitted
+
+  std::pair<Watermarks, int64_t> operator()(const std::string& topic, int32_t p) const {
+    return {all.watermarks(topic, p), committed.watermarks(topic, p).high};
+  }
+};
+
 // The group's inputs are the topics where it committed offsets (Kafka keeps
 // no list of them); its table is GROUP-table. Throws Errc::not_found when
 // the group has neither.
-GroupStatus read_status(TopicManager& topics, const std::string& group) {
+GroupStatus read_status(TopicManager& topics, const Ends& ends, const std::string& group) {
   GroupStatus s;
   const std::string table = group + "-table";
   for (const TopicInfo& info : topics.topics()) {
@@ -52,10 +64,11 @@ GroupStatus read_status(TopicManager& topics, const std::string& group) {
     if (!any) continue;
     for (int32_t p = 0; p < static_cast<int32_t>(committed.size()); ++p) {
       const int64_t offset = committed[static_cast<size_t>(p)];
-      const Watermarks w = topics.watermarks(info.name, p);
+      const auto [w, stable] = ends(info.name, p);
       const int64_t done = std::max<int64_t>(offset, 0);
       s.inputs.push_back({{"topic", info.name}, {"partition", p}, {"committed", offset},
                           {"high_watermark", w.high}, {"lag", w.high - done}});
+      if (stable != w.high) s.inputs.back()["last_stable_offset"] = stable;
       s.total_committed += done;
       s.total_high += w.high;
       s.total_lag += w.high - done;
@@ -70,11 +83,14 @@ GroupStatus read_status(TopicManager& topics, const std::string& group) {
                 {.topic = table, .detail = "group " + group});
   }
   if (s.table_exists) {
-    int64_t high = 0;
+    int64_t high = 0, stable = 0;
     for (int32_t p = 0, n = topics.partitions(table); p < n; ++p) {
-      high += topics.watermarks(table, p).high;
+      const auto [w, lso] = ends(table, p);
+      high += w.high;
+      stable += lso;
     }
     s.table = {{"topic", table}, {"high_watermark", high}};
+    if (stable != high) s.table["last_stable_offset"] = stable;
   }
   return s;
 }
@@ -93,25 +109,34 @@ void print_status(const GroupStatus& s, const StatusOptions& opts) {
   }
   std::printf("%-30s %9s %12s %12s %10s\n", "TOPIC", "PARTITION", "COMMITTED", "HIGH", "LAG");
   for (const auto& in : s.inputs) {
-    std::printf("%-30s %9d %12lld %12lld %10lld\n", in["topic"].get<std::string>().c_str(),
+    // The last stable offset, where an open transaction holds it back.
+    std::string lso;
+    if (in.contains("last_stable_offset")) {
+      lso = fmt::format("  (last stable offset {})", in["last_stable_offset"].get<int64_t>());
+    }
+    std::printf("%-30s %9d %12lld %12lld %10lld%s\n", in["topic"].get<std::string>().c_str(),
                 in["partition"].get<int>(), static_cast<long long>(in["committed"].get<int64_t>()),
                 static_cast<long long>(in["high_watermark"].get<int64_t>()),
-                static_cast<long long>(in["lag"].get<int64_t>()));
+                static_cast<long long>(in["lag"].get<int64_t>()), lso.c_str());
   }
   std::printf("%-30s %9s %12lld %12lld %10lld\n", "total", "",
               static_cast<long long>(s.total_committed), static_cast<long long>(s.total_high),
               static_cast<long long>(s.total_lag));
   if (s.table_exists) {
-    std::printf("table %s: high watermark %lld (all partitions)\n",
+    std::string lso;
+    if (s.table.contains("last_stable_offset")) {
+      lso = fmt::format(", last stable offset {}", s.table["last_stable_offset"].get<int64_t>());
+    }
+    std::printf("table %s: high watermark %lld (all partitions)%s\n",
                 s.table["topic"].get<std::string>().c_str(),
-                static_cast<long long>(s.table["high_watermark"].get<int64_t>()));
+                static_cast<long long>(s.table["high_watermark"].get<int64_t>()), lso.c_str());
   }
 }
 
 // --wait-idle: polls every kPoll until no partition is busy; at the deadline
 // prints the last status seen and throws Errc::timeout naming what is busy.
 // A group not known yet (no commits, no table) is waited for too.
-GroupStatus await_idle(TopicManager& topics, const StatusOptions& opts) {
+GroupStatus await_idle(TopicManager& topics, const Ends& ends, const StatusOptions& opts) {
   constexpr std::chrono::milliseconds kPoll{200};
   const auto deadline =
       std::chrono::steady_clock::now() +
@@ -121,7 +146,7 @@ GroupStatus await_idle(TopicManager& topics, const StatusOptions& opts) {
   std::string why;
   while (true) {
     try {
-      last = read_status(topics, opts.group);
+      last = read_status(topics, ends, opts.group);
       if (last->inputs.empty()) {
         why = "the group has committed no offsets yet";
       } else if (last->busy.empty()) {
@@ -155,10 +180,14 @@ GroupStatus await_idle(TopicManager& topics, const StatusOptions& opts) {
 
 void run_status(const StatusOptions& opts, const GlobalOptions& global) {
   TopicManager topics(client_options(global));
+  ClientOptions uncommitted = client_options(global);
+  uncommitted.properties["isolation.level"] = "read_uncommitted";
+  TopicManager all(uncommitted);
+  const Ends ends{topics, all};
   if (opts.wait_idle >= 0) {
-    print_status(await_idle(topics, opts), opts);
+    print_status(await_idle(topics, ends, opts), opts);
   } else {
-    print_status(read_status(topics, opts.group), opts);
+    print_status(read_status(topics, ends, opts.group), opts);
   }
 }
 

@@ -52,6 +52,7 @@ struct ViewCommandOptions {
   CLI::Option* expect_option = nullptr;
   CLI::Option* prefix_option = nullptr;
   CLI::Option* range_option = nullptr;
+  bool read_uncommitted = false;
 };
 
 // What the command prints once the table is up to date.
@@ -360,6 +361,7 @@ void run_view(const ViewCommandOptions& o, const GlobalOptions& global) {
   const auto started = std::chrono::steady_clock::now();
   ViewOptions options;
   options.client = client_options(global);
+  if (o.read_uncommitted) options.client.properties["isolation.level"] = "read_uncommitted";
   const std::optional<WaitSpec> waiting = wait_spec(o, keys, started);
   const bool follow = o.watch || !o.serve.empty() || waiting;
   options.follow = follow;
@@ -469,6 +471,8 @@ void register_view(CLI::App& app, const GlobalOptions& global) {
           ->expected(1)
           ->allow_extra_args(false)
           ->type_name("FROM TO");
+  sub->add_flag("--read-uncommitted", o->read_uncommitted,
+                "Also records of open and aborted transactions (debugging; default: read committed)");
   sub->add_flag("--watch", o->watch,
                 "Then print every later change as an envelope line (until SIGINT)");
   sub->add_option("--storage", o->storage,

@@ -1,6 +1,7 @@
 #include "handlers/group_ops.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "goka/error.hpp"
 
@@ -28,7 +29,16 @@ nlohmann::json add(const nlohmann::json& a, const nlohmann::json& b) {
 
 }  // namespace
 
-const char* GroupOp::names() { return "count|sum|min|max|latest|first|append|delete"; }
+const std::vector<std::string>& GroupOp::all() {
+  static const std::vector<std::string> ops = {"count",  "sum",   "min",    "max",
+                                               "latest", "first", "append", "delete"};
+  return ops;
+}
+
+const std::string& GroupOp::names() {
+  static const std::string joined = fmt::format("{}", fmt::join(all(), "|"));
+  return joined;
+}
 
 Decision GroupOp::apply(const nlohmann::json& state, const nlohmann::json& value) const {
   Decision d;

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "handlers/decision.hpp"
 
@@ -15,8 +16,10 @@ struct GroupOp {
   std::string field;      // sum/min/max: a field of an object value instead of the value
   size_t max_items = 0;   // append: keep at most this many (0: no bound)
 
-  // "count|sum|min|max|latest|first|append|delete".
-  static const char* names();
+  // Every op's name, in the order --help lists them: the one list of them.
+  static const std::vector<std::string>& all();
+  // "count|sum|min|max|latest|first|append|delete", from all().
+  static const std::string& names();
 
   // The new state of a key from its state (null when none) and a message's
   // value. Throws goka::Error(Errc::decode) when the value does not suit the

@@ -4,7 +4,10 @@
 // shows a processor group's or a view's statistics live, per partition.
 // Stable ids for tests: title, state, total-processed, total-lag, total-rate,
 // updated, error; one <tr data-partition="N"> per partition (and per input
-// topic of a processor, with data-topic="T").
+// topic of a processor, with data-topic="T"). Two charts of the last minutes
+// (from GET /history, drawn as inline SVG): <svg id="chart-rate"> (msg/s, or
+// records/s of a view) and <svg id="chart-lag">, each with data-points (how
+// many points its line has) and data-max (the largest value drawn).
 
 #include <string_view>
 
@@ -32,6 +35,12 @@ inline constexpr std::string_view kMonitorPage = R"html(<!DOCTYPE html>
   th { background: #f0f0f0; font-weight: 600; } td.l, th.l { text-align: left; }
   .lag { color: #b45309; font-weight: 600; } .stale { opacity: .6; }
   h2 { font-size: 1.05em; margin: 1.5em 0 .4em; }
+  .charts { display: flex; flex-wrap: wrap; gap: 1em; margin-bottom: 1em; }
+  .chart { margin: 0; background: #fff; border: 1px solid #e4e4e4; padding: .4em .6em; }
+  .chart figcaption { font-size: .85em; color: #666; } .chart figcaption b { color: #222; }
+  .chart svg { display: block; width: 420px; height: 130px; }
+  .chart text { font: 10px system-ui, sans-serif; fill: #777; }
+  .chart .grid { stroke: #eee; } .chart .axis { stroke: #ccc; }
 </style>
 </head>
 <body>
@@ -45,6 +54,13 @@ inline constexpr std::string_view kMonitorPage = R"html(<!DOCTYPE html>
     <div><span id="total-lag">&ndash;</span><em>lag</em></div>
     <div><span id="total-rate">&ndash;</span><em>msg/s</em></div>
     <div><span id="total-bytes">&ndash;</span><em>bytes</em></div>
+  </div>
+  <div class="charts">
+    <figure class="chart"><figcaption><span id="chart-rate-label">msg/s</span>, last minutes:
+      <b id="chart-rate-now">&ndash;</b></figcaption>
+      <svg id="chart-rate" viewBox="0 0 420 130" role="img" aria-label="throughput"></svg></figure>
+    <figure class="chart"><figcaption>lag, last minutes: <b id="chart-lag-now">&ndash;</b></figcaption>
+      <svg id="chart-lag" viewBox="0 0 420 130" role="img" aria-label="lag"></svg></figure>
   </div>
   <table><thead id="head"></thead><tbody id="rows"></tbody></table>
   <div id="lookups"></div>
@@ -150,15 +166,88 @@ function render(s, at) {
   previous = {at, counts};
 }
 
+// A value axis from 0 to a round number at or above max.
+function roundUp(max) {
+  if (!(max > 0)) return 1;
+  const step = Math.pow(10, Math.floor(Math.log10(max)));
+  for (const m of [1, 2, 2.5, 5, 10]) if (m * step >= max) return m * step;
+  return 10 * step;
+}
+const short = (v) => v >= 1e6 ? (v / 1e6).toFixed(1) + "M" : v >= 1e4 ? (v / 1e3).toFixed(0) + "k"
+    : v >= 100 || Number.isInteger(v) ? String(Math.round(v)) : v.toFixed(1);
+
+// Draws series [[t ms, value]...] into svg: a line over the last minutes
+// (at least one, at most five) up to the newest point, with its area, a
+// value axis from 0 and a time axis in minutes before the newest point.
+function drawChart(svg, series, color) {
+  const W = 420, H = 130, L = 40, R = 8, T = 8, B = 20;
+  const end = series.length ? series[series.length - 1][0] : Date.now();
+  const span = Math.min(300000, Math.max(60000, series.length ? end - series[0][0] : 0));
+  const shown = series.filter(([t]) => t >= end - span);
+  const max = shown.reduce((m, [, v]) => Math.max(m, v), 0);
+  const top = roundUp(max);
+  const x = (t) => L + (W - L - R) * (1 - (end - t) / span);
+  const y = (v) => T + (H - T - B) * (1 - v / top);
+  let html = "";
+  for (const f of [0, 0.5, 1]) {
+    html += '<line class="' + (f ? "grid" : "axis") + '" x1="' + L + '" x2="' + (W - R) +
+        '" y1="' + y(top * f) + '" y2="' + y(top * f) + '"/>' +
+        '<text x="' + (L - 4) + '" y="' + (y(top * f) + 3) + '" text-anchor="end">' +
+        esc(short(top * f)) + "</text>";
+  }
+  const minutes = span / 60000;
+  for (let m = 0; m <= minutes + 1e-9; m += minutes > 2 ? 1 : 0.5) {
+    const anchor = m === 0 ? "end" : m + 1e-9 >= minutes ? "start" : "middle";
+    html += '<text x="' + x(end - m * 60000) + '" y="' + (H - 6) + '" text-anchor="' + anchor + '">' +
+        (m ? "-" + m + " min" : "now") + "</text>";
+  }
+  const coords = shown.map(([t, v]) => x(t).toFixed(1) + "," + y(v).toFixed(1));
+  if (coords.length) {
+    html += '<polygon fill="' + color + '" fill-opacity="0.15" points="' + x(shown[0][0]).toFixed(1) +
+        "," + y(0) + " " + coords.join(" ") + " " + x(end).toFixed(1) + "," + y(0) + '"/>' +
+        '<polyline fill="none" stroke="' + color + '" stroke-width="1.5" points="' +
+        coords.join(" ") + '"/>';
+  }
+  if (coords.length === 1) {
+    html += '<circle r="2.5" fill="' + color + '" cx="' + x(shown[0][0]) + '" cy="' + y(shown[0][1]) + '"/>';
+  }
+  svg.innerHTML = html;
+  svg.dataset.points = coords.length;
+  svg.dataset.max = max;
+}
+
+// The charts from GET /history: msg/s between samples (0 where the count
+// went back, as after a restart) and the lag of each sample.
+function renderHistory(h, processor) {
+  const points = Array.isArray(h.points) ? h.points : [];
+  const rates = [];
+  for (let i = 1; i < points.length; i++) {
+    const seconds = (points[i].t - points[i - 1].t) / 1000;
+    const delta = points[i].count - points[i - 1].count;
+    if (seconds > 0) rates.push([points[i].t, Math.max(0, delta) / seconds]);
+  }
+  const lags = points.filter((p) => known(p.lag)).map((p) => [p.t, p.lag]);
+  $("chart-rate-label").textContent = processor ? "msg/s" : "records/s";
+  drawChart($("chart-rate"), rates, "#2563eb");
+  drawChart($("chart-lag"), lags, "#b45309");
+  $("chart-rate-now").textContent = rates.length ? rate(rates[rates.length - 1][1]) : "\u2013";
+  $("chart-lag-now").textContent = lags.length ? int(lags[lags.length - 1][1]) : "\u2013";
+}
+
+async function getJson(path) {
+  const response = await fetch(path, {cache: "no-store", signal: AbortSignal.timeout(3000)});
+  if (!response.ok) throw new Error(path + ": HTTP " + response.status);
+  return response.json();
+}
+
 async function refresh() {
   const started = Date.now();
   let doing = "fetch";
   try {
-    const response = await fetch("stats", {cache: "no-store", signal: AbortSignal.timeout(3000)});
-    if (!response.ok) throw new Error("HTTP " + response.status);
-    const stats = await response.json();
+    const [stats, history] = await Promise.all([getJson("stats"), getJson("history")]);
     doing = "show";
     render(stats, started);
+    renderHistory(history, stats.kind === "processor");
     lastOk = new Date();
     $("updated").textContent = "updated " + clock(lastOk);
     $("error").hidden = true;

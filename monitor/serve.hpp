@@ -5,6 +5,8 @@
 //                          table is not held here or has no such key (KEY is
 //                          URL-decoded and may contain '/')
 //   GET /stats             JSON (monitor/stats_report.hpp)
+//   GET /history           the last 5 minutes of totals, one sample a second
+//                          (monitor/stats_history.hpp), for the page's chart
 //   GET /metrics           Prometheus text format
 //   GET /                  the live monitor page (monitor/monitor_page.hpp)
 // Anything else gets a 4xx; an exception in a handler a 500. Handlers run on

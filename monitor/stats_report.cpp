@@ -153,19 +153,27 @@ nlohmann::json processor_stats_json(const ProcessorStats& stats, std::string_vie
   }
   nlohmann::json lookups = nlohmann::json::array();
   for (const ViewStats& v : stats.lookups) lookups.push_back(view_stats_json(v));
-  return {{"kind", "processor"},
-          {"group", stats.group},
-          {"table", table ? nlohmann::json(*table) : nlohmann::json()},
-          {"state", state},
-          {"errors", stats.commit_errors},
-          {"totals",
-           {{"processed", processed},
-            {"bytes", bytes},
-            {"dropped", dropped},
-            {"rate", rate},
-            {"lag", lag}}},
-          {"partitions", std::move(partitions)},
-          {"lookups", std::move(lookups)}};
+  nlohmann::json out = {{"kind", "processor"},
+                        {"group", stats.group},
+                        {"table", table ? nlohmann::json(*table) : nlohmann::json()},
+                        {"state", state},
+                        {"errors", stats.commit_errors},
+                        {"totals",
+                         {{"processed", processed},
+                          {"bytes", bytes},
+                          {"dropped", dropped},
+                          {"rate", rate},
+                          {"lag", lag}}},
+                        {"partitions", std::move(partitions)},
+                        {"lookups", std::move(lookups)}};
+  if (stats.exactly_once) {
+    out["transactions"] = {{"committed", stats.transactions_committed},
+                           {"aborted", stats.transactions_aborted},
+                           {"last_commit_ms", stats.last_commit_ms >= 0
+                                                  ? nlohmann::json(stats.last_commit_ms)
+                                                  : nlohmann::json()}};
+  }
+  return out;
 }
 
 nlohmann::json view_stats_json(const ViewStats& stats) {
@@ -201,6 +209,19 @@ std::string processor_metrics(const ProcessorStats& stats, std::string_view stat
         state == "running" ? 1 : 0);
   m.add("goka_processor_commit_errors_total", "counter", "Offset commits the cluster refused.",
         {{"group", group}}, static_cast<double>(stats.commit_errors));
+  if (stats.exactly_once) {
+    m.add("goka_processor_transactions_committed_total", "counter",
+          "Transactions committed (exactly once).", {{"group", group}},
+          static_cast<double>(stats.transactions_committed));
+    m.add("goka_processor_transactions_aborted_total", "counter",
+          "Transactions aborted and processed again (exactly once).", {{"group", group}},
+          static_cast<double>(stats.transactions_aborted));
+    if (stats.last_commit_ms >= 0) {
+      m.add("goka_processor_transaction_commit_seconds", "gauge",
+            "Duration of the last transaction commit.", {{"group", group}},
+            stats.last_commit_ms / 1000);
+    }
+  }
   for (const ProcessorPartitionStats& p : stats.partitions) {
     const std::string partition = std::to_string(p.partition);
     m.add("goka_processor_messages_total", "counter", "Input messages processed since assigned.",

@@ -12,6 +12,7 @@ The first line, before any command, greets: `ok "Chrome/VERSION"`.
   wait SECONDS EXPR poll EXPR every 100 ms until it is truthy; its value, or
                     an error naming EXPR and what the page shows
   errors            JavaScript exceptions the page raised so far (a list)
+  screenshot PATH   a PNG of the page (1000x720 CSS pixels) written to PATH
   quit              (so does the end of stdin)
 
 EXPR may use these helpers: text(id) the trimmed text of element id (null if
@@ -25,6 +26,7 @@ Chromium runs in a process group of its own that is killed on every exit;
 """
 
 import argparse
+import base64
 import fcntl
 import json
 import os
@@ -180,6 +182,14 @@ class Browser:
                       "document.readyState === 'complete'")
         return self.evaluate("document.title")
 
+    def screenshot(self, path):
+        self.call("Emulation.setDeviceMetricsOverride",
+                  {"width": 1000, "height": 720, "deviceScaleFactor": 1, "mobile": False})
+        data = self.call("Page.captureScreenshot", {"format": "png"}, timeout=20)["data"]
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(data))
+        return path
+
     def wait(self, seconds, expression):
         until = time.monotonic() + seconds
         while True:
@@ -208,6 +218,8 @@ def serve(browser, commands, answers):
             elif verb == "wait":
                 seconds, _, expression = rest.partition(" ")
                 value = browser.wait(float(seconds), expression)
+            elif verb == "screenshot":
+                value = browser.screenshot(rest)
             elif verb == "errors":
                 value = browser.exceptions
             elif verb == "quit":

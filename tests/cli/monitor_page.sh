@@ -1,7 +1,9 @@
 # The page of --serve (GET /) in a real headless Chromium: it shows a
 # processor group's figures, follows new messages without a reload, keeps the
 # last figures under an error banner while the process does not answer, and
-# shows a view's figures too. tests/cli/monitor_page.py drives Chromium over
+# shows a view's figures too, and draws throughput and lag over the last
+# minutes as inline SVG charts. GOKA_MONITOR_SCREENSHOT=PATH keeps a PNG of the
+# processor's page there. tests/cli/monitor_page.py drives Chromium over
 # the DevTools protocol; page() below talks to it.
 source "$(dirname "$0")/lib.sh"
 command -v "${CHROMIUM:-chromium}" >/dev/null || { echo "FAIL: no chromium (scripts/deps.sh installs it)" >&2; exit 1; }
@@ -86,6 +88,20 @@ page "wait 5 num('total-lag') === 0"
 page_is "window.sameDocument === true" true
 page_is "window.maxRate > 0" true
 page_is "rows().map((tr) => [tr.dataset.partition, cells(tr)[6]])" "$(expected_rows 0 70)"
+
+# The charts: drawn by the page itself (nothing else loaded), with a line of
+# several points; the 30 clicks show as throughput, the lag line ends at 0.
+chart() { echo "document.getElementById('chart-$1')"; }
+page "wait 10 Number($(chart rate).dataset.points) >= 2 && Number($(chart lag).dataset.points) >= 2"
+page "wait 5 Number($(chart rate).dataset.max) > 0"
+page_is "$(chart rate).querySelector('polyline').points.length === Number($(chart rate).dataset.points)" true
+page_is "$(chart lag).querySelector('polyline').points.length >= 2" true
+page "wait 5 text('chart-lag-now') === '0'"
+page_is "performance.getEntriesByType('resource').every((r) => r.name.startsWith(location.origin))" true
+page_is "document.querySelectorAll('script[src], link[href], img[src]').length" 0
+shot=${GOKA_MONITOR_SCREENSHOT:-$WORK/monitor.png}
+page "screenshot $shot"
+[ -s "$shot" ] || fail "no screenshot written to $shot"
 
 # A process that does not answer: an error banner over the last figures,
 # gone once it answers again. (A stopping group has no partitions left, so

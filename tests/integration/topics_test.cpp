@@ -71,23 +71,57 @@ TEST_CASE("topic manager: co-partitioning names each topic and its count") {
   }
 }
 
-TEST_CASE("topic manager: a table topic the embedded broker cannot create fails fast") {
+TEST_CASE("topic manager: the embedded broker creates topics through its topic requests") {
   goka::test::Cluster cluster;
-  cluster.require_embedded("a real cluster creates the topic");
+  cluster.require_embedded("topic requests are the embedded broker's");
+  CHECK_FALSE(cluster.embedded_broker()->topic_request_socket().empty());
   goka::TopicManager tm(cluster.options(std::chrono::seconds(10)));
+  std::string table = goka::test::Cluster::unique("group-table");
+  tm.ensure_table(table, 6);
+  CHECK(tm.partitions(table) == 6);
+  tm.ensure_table(table, 6);  // exists with the right count: fine
+  CHECK(code_of([&] { tm.ensure_table(table, 8); }) == goka::Errc::config);
+  CHECK_FALSE(tm.create_topic(table, 6));  // exists already
+  CHECK(tm.create_topic(goka::test::Cluster::unique("stream"), 2));
+  CHECK(code_of([&] { tm.create_topic("bad name", 2); }) == goka::Errc::config);
+  CHECK(code_of([&] { tm.delete_topic(table); }) == goka::Errc::runtime);
+}
+
+TEST_CASE("topic manager: an embedded broker without topic requests fails fast") {
+  goka::EmbeddedBrokerOptions options;
+  options.accept_topic_requests = false;
+  goka::EmbeddedBroker broker(options);
+  CHECK(broker.topic_request_socket().empty());
+  goka::ClientOptions client;
+  client.brokers = broker.bootstrap_servers();
+  client.log_level = goka::LogLevel::error;
+  goka::TopicManager tm(client);
   std::string table = goka::test::Cluster::unique("group-table");
   auto start = std::chrono::steady_clock::now();
   try {
     tm.ensure_table(table, 4);
-    FAIL("created a topic on the embedded broker");
+    FAIL("created a topic on an embedded broker without topic requests");
   } catch (const goka::Error& e) {
     CHECK(e.code() == goka::Errc::not_found);
     CHECK(std::string(e.what()).find(table) != std::string::npos);
   }
   CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(3));
-  std::string existing = cluster.topic("existing", 4);
-  tm.ensure_table(existing, 4);  // exists with the right count: fine
-  CHECK(code_of([&] { tm.ensure_table(existing, 8); }) == goka::Errc::config);
+}
+
+TEST_CASE("topic manager: create and delete topics on a real cluster") {
+  goka::test::Cluster cluster;
+  cluster.require_real("the embedded broker keeps no configs and deletes no topics");
+  goka::TopicManager tm(cluster.options(std::chrono::seconds(20)));
+  std::string topic = goka::test::Cluster::unique("created");
+  CHECK(tm.create_topic(topic, 3, {{"cleanup.policy", "compact"}, {"retention.ms", "60000"}}));
+  CHECK(tm.partitions(topic) == 3);
+  CHECK(tm.cleanup_policies({topic}).at(topic) == "compact");
+  CHECK_FALSE(tm.create_topic(topic, 3));
+  CHECK(code_of([&] { tm.create_topic(goka::test::Cluster::unique("bad"), 1, {{"no.such.config", "1"}}); }) ==
+        goka::Errc::config);
+  tm.delete_topic(topic);
+  CHECK_FALSE(tm.exists(topic));
+  CHECK(code_of([&] { tm.delete_topic(topic); }) == goka::Errc::not_found);
 }
 
 TEST_CASE("topic reader: emit then read back everything up to the end seen at start") {

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "cli/base64.hpp"
+#include "cli/codec_option.hpp"
 #include "goka/codec.hpp"
 #include "goka/error.hpp"
 
@@ -231,3 +232,22 @@ TEST_CASE("bytes codec", "[value_codec]") {
   CHECK(decoded_text(c, "") == "\"\"");
 }
 
+
+TEST_CASE("add_codec_option sets the command's codec and rejects unknown names",
+          "[value_codec]") {
+  CLI::App app;
+  ValueCodec codec;  // json
+  ValueCodec table_codec(ValueCodec::Kind::int64);
+  goka::cli::add_codec_option(&app, codec);
+  goka::cli::add_codec_option(&app, table_codec, "--table-codec", "Table codec");
+  app.parse(std::vector<std::string>{"bytes", "--codec"});  // CLI11 takes them reversed
+  CHECK(codec.kind() == ValueCodec::Kind::bytes);
+  CHECK(table_codec.kind() == ValueCodec::Kind::int64);  // the default stays
+  // --help and completions show the names from the one list.
+  CHECK(app.get_option("--codec")->get_type_name() == "TEXT:{json,string,int64,bytes,proto:NAME}");
+  // ... and the protobuf flags a proto:NAME codec is built with, once.
+  CHECK(app.get_option_group("Protobuf (--codec proto:NAME)")->get_option("--proto") != nullptr);
+  CHECK_THROWS_AS(app.parse(std::vector<std::string>{"proto:", "--codec"}), CLI::ValidationError);
+  CHECK(app.get_option("--table-codec")->get_default_str() == "int64");
+  CHECK_THROWS_AS(app.parse(std::vector<std::string>{"yaml", "--codec"}), CLI::ValidationError);
+}

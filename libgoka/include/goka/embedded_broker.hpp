@@ -1,9 +1,12 @@
 #pragma once
 // EmbeddedBroker: a Kafka-protocol broker on loopback TCP, in memory, for
 // development and tests (librdkafka's mock cluster). It keeps only about the
-// newest 5 MB of each partition, has no compaction, and cannot create topics
-// on a client's request: pre-create them here. A topic a client asks for by
-// name that does not exist is created with 4 partitions.
+// newest 5 MB of each partition, has no compaction, and never answers a
+// client's CreateTopics request. Topics are pre-created here, created by
+// create_topic(), or on a client's request through topic requests (below):
+// TopicManager and Processor create their topics that way, as on a real
+// cluster. A topic a client asks for by name that does not exist is created
+// with 4 partitions. Topics cannot be deleted.
 
 #include <cstdint>
 #include <memory>
@@ -16,6 +19,11 @@ namespace goka {
 struct EmbeddedBrokerOptions {
   int brokers = 1;                                      // cluster size
   std::vector<std::pair<std::string, int32_t>> topics;  // pre-created: name, partitions
+  // Accept topic creation requests from this user's processes on this
+  // machine: a unix socket named after the broker's port, in
+  // $XDG_RUNTIME_DIR/goka-broker/ (else ${TMPDIR:-/tmp}/goka-broker-UID/),
+  // which libgoka's clients of the broker find from its bootstrap address.
+  bool accept_topic_requests = true;
 };
 
 // Thread-safe. The broker serves until stop() or destruction.
@@ -31,6 +39,11 @@ class EmbeddedBroker {
   const std::string& bootstrap_servers() const;
   // Creates a topic. Throws Errc::config when it exists or the count is < 1.
   void create_topic(const std::string& name, int32_t partitions);
+  // The socket topic requests are accepted on; empty when they are not (not
+  // asked for, or the socket could not be made: then topic_request_error()
+  // says why).
+  std::string topic_request_socket() const;
+  std::string topic_request_error() const;
 
   // Fault injection (for tests and `broker --control`).
   // Takes broker id (1-based) down or up: its connections are closed / accepted.
@@ -44,6 +57,9 @@ class EmbeddedBroker {
   void stop();
 
  private:
+  // A client's request to create a topic: "ok", "exists" or "error TEXT".
+  std::string on_topic_request(const std::string& name, int32_t partitions);
+
   struct State;
   std::unique_ptr<State> state_;
 };

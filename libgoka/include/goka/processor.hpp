@@ -17,6 +17,8 @@
 // - set_value writes local storage at once, then the table topic;
 // - an input offset is committed only when every output of that message and
 //   of every earlier message of its partition is acknowledged (at least once);
+// - with Guarantee::exactly_once, outputs and input offsets are committed
+//   together in Kafka transactions (see Guarantee below);
 // - a partition's inputs are read only after its group table and joined
 //   tables are recovered; lookup tables are recovered before joining;
 // - a failure (callback, codec, emit to an undeclared topic, failed produce)
@@ -48,6 +50,29 @@ namespace core {
 class Backend;
 }
 
+// What a crash or a failure may cost.
+//
+// at_least_once (Goka's): after a crash, messages since the last commit are
+// processed again; their table writes and emits are written twice.
+//
+// exactly_once (Kafka Streams' EOS v2): one transactional producer per
+// instance. A transaction covers a commit interval's outputs (table writes,
+// emits, loopbacks) and those messages' input offsets, sent with the
+// consumer group's metadata, so that a zombie instance cannot commit (it is
+// fenced). Table writes go to an overlay per partition that the callbacks
+// read; when the transaction commits, the overlay is applied to local
+// storage together with the table offset (one atomic batch); when it aborts
+// (a failed produce, a timeout, a broker away too long), the overlays are
+// dropped and the partitions rewind to their committed offsets and are
+// processed again. Local storage thus only ever holds committed state, and
+// read_committed consumers see every output exactly once. A fenced instance
+// stops: run() throws Errc::kafka naming the group. Deferred commits
+// (defer_commit) hold the transaction's commit: it waits for them at most
+// client.timeout; past that the transaction is aborted and run() throws
+// Errc::timeout naming the partition (nothing of it is visible; the next
+// run processes those messages again).
+enum class Guarantee { at_least_once, exactly_once };
+
 struct ProcessorOptions {
   // How to reach the cluster, and where log lines go.
   ClientOptions client;
@@ -58,8 +83,17 @@ struct ProcessorOptions {
   bool start_at_latest = false;
   // Threads that run callbacks; 0: the hardware threads.
   std::size_t threads = 0;
-  // How often offsets that became committable are committed.
+  // How often offsets that became committable are committed (exactly_once:
+  // how long one transaction collects outputs before it commits).
   std::chrono::milliseconds commit_interval{100};
+  // See Guarantee.
+  Guarantee guarantee = Guarantee::at_least_once;
+  // exactly_once: the producer's transactional.id. Empty: the property
+  // "transactional.id" of client.properties when set, else
+  // "<group>-<hostname>". A restarted instance with the same id fences its
+  // predecessor at once (and aborts its open transaction); instances of one
+  // group on one host need distinct ids, or they fence each other.
+  std::string transactional_id;
   // Messages buffered per partition before its fetching pauses.
   std::size_t max_buffered = 10000;
   // Called on the processor's thread after partitions were assigned or
@@ -99,6 +133,12 @@ struct ProcessorStats {
   // Commits the cluster refused so far (each logged as a warning; their
   // messages are processed again by the partition's next owner).
   int64_t commit_errors = 0;
+  // exactly_once: transactions committed and aborted so far, and how long
+  // the last commit took (-1: none yet).
+  bool exactly_once = false;
+  int64_t transactions_committed = 0;
+  int64_t transactions_aborted = 0;
+  double last_commit_ms = -1;
   // The lookup tables' views, in table name order.
   std::vector<ViewStats> lookups;
 };

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "goka/client_options.hpp"
+#include "goka/properties.hpp"
 
 namespace goka {
 
@@ -52,10 +53,25 @@ class TopicManager {
   int32_t partitions(const std::string& topic);
   Watermarks watermarks(const std::string& topic, int32_t partition);
 
+  // Creates topic with partitions partitions and config (topic-level
+  // properties such as cleanup.policy), and returns once the cluster serves
+  // it; false when it exists already (left as it is). On the embedded broker
+  // (EmbeddedBroker, `goka-cli broker`) through its topic requests; it keeps
+  // no configs. Throws Errc::config for a name, count or config the cluster
+  // refuses, Errc::not_found when the cluster cannot create topics (an
+  // embedded broker that does not accept topic requests), Errc::timeout,
+  // Errc::kafka.
+  bool create_topic(const std::string& topic, int32_t partitions, const Properties& config = {});
+  // Deletes topic; returns once the cluster no longer lists it. Throws
+  // Errc::not_found when it does not exist, Errc::runtime on the embedded
+  // broker (which cannot delete topics).
+  void delete_topic(const std::string& topic);
+
   // Makes sure topic exists with partitions partitions. Creates it when it is
   // missing (a table with cleanup.policy=compact) and fails with Errc::config
-  // when it exists with another count. A broker that cannot create topics (the
-  // embedded broker) gives Errc::not_found naming the topic within the timeout.
+  // when it exists with another count. A broker that cannot create topics (an
+  // embedded broker without topic requests) gives Errc::not_found naming the
+  // topic within the timeout.
   void ensure_stream(const std::string& topic, int32_t partitions);
   void ensure_table(const std::string& topic, int32_t partitions);
 

@@ -20,6 +20,9 @@
 
 namespace goka::core {
 
+struct TopicPartition;
+class GroupConsumer;
+
 // Receives the outcome of every record a Producer writes.
 class DeliveryHandler {
  public:
@@ -47,6 +50,31 @@ class Producer {
   // Connects and learns topic's partitions now, so that the first record
   // does not wait for that. Optional: a no-op by default.
   virtual void prepare(const std::string& topic) { (void)topic; }
+
+  // Transactions, for producers made by Backend::transactional_producer()
+  // (others throw Errc::usage). Every record is produced inside a
+  // transaction: begin_transaction() before the first produce() after a
+  // commit or abort. Called by one thread at a time.
+  virtual void begin_transaction() { throw Error(Errc::usage, "not a transactional producer"); }
+  // Waits for every record queued (flush), adds offsets (the next offsets
+  // to read of group's input partitions) with group's metadata, and commits
+  // the transaction within the producer's timeout. Returns true once
+  // committed; false when it could not be (an abortable error, a timeout):
+  // then the transaction is aborted on return, none of its records or
+  // offsets is visible to read_committed consumers, and every record got
+  // its (failed) report. Throws Errc::kafka when the producer is fenced or
+  // failed fatally (it cannot be used any more).
+  virtual bool commit_transaction(const std::vector<TopicPartition>& offsets,
+                                  GroupConsumer& group) {
+    (void)offsets, (void)group;
+    throw Error(Errc::usage, "not a transactional producer");
+  }
+  // Aborts the open transaction, if any; the records' reports arrive
+  // failed. Throws Errc::kafka when fenced or failed fatally.
+  virtual void abort_transaction() { throw Error(Errc::usage, "not a transactional producer"); }
+  // The fatal error the producer ran into (fenced, say), if any: then no
+  // record queued will be delivered, and every later call fails. Any thread.
+  virtual std::optional<Error> fatal_error() const { return std::nullopt; }
 };
 
 // Reads a set of partitions of one topic, no consumer group. One thread.
@@ -105,9 +133,18 @@ class Admin {
     (void)topics;
     return {};
   }
-  // Creates topic; throws Errc::not_found / Errc::timeout when it cannot.
-  virtual void create_topic(const std::string& topic, int32_t partitions,
+  // Creates topic with config (topic-level properties); false when it exists
+  // already (left as it is). Throws Errc::not_found when the cluster cannot
+  // create topics, Errc::timeout, Errc::kafka or Errc::config (the cluster
+  // refused the name, count or config) otherwise.
+  virtual bool create_topic(const std::string& topic, int32_t partitions,
                             const Properties& config) = 0;
+  // Deletes topic and returns once the cluster no longer lists it. Throws
+  // Errc::not_found when it does not exist, Errc::runtime when the cluster
+  // cannot delete topics (the embedded broker, backends without it).
+  virtual void delete_topic(const std::string& topic) {
+    throw Error(Errc::runtime, "this cluster cannot delete topics", {.topic = topic});
+  }
 };
 
 
@@ -144,6 +181,10 @@ class GroupConsumer {
   // that offset; one with -1 continues at the consumer's own position (for a
   // partition never fetched: the committed offset, else the start policy).
   virtual void resume(const std::vector<TopicPartition>& partitions) = 0;
+  // Continues fetching partitions at exactly their offsets (>= 0), and
+  // nothing fetched before reaches poll() any more: processing rewinds
+  // (an aborted transaction). Paused partitions stay paused.
+  virtual void rewind(const std::vector<TopicPartition>& partitions) { resume(partitions); }
   // Commits offsets (each the next offset to read, Kafka's convention);
   // synchronous. Throws Errc::kafka when the commit fails.
   virtual void commit(const std::vector<TopicPartition>& offsets) = 0;
@@ -174,6 +215,14 @@ class Backend {
   virtual ~Backend() = default;
   // A producer whose outcomes go to handler, which must outlive it.
   virtual std::unique_ptr<Producer> producer(DeliveryHandler& handler) = 0;
+  // A transactional producer with transactional_id, ready (its transactions
+  // initialised: an earlier producer with that id is fenced and its open
+  // transaction aborted). Backends without transactions throw Errc::usage.
+  virtual std::unique_ptr<Producer> transactional_producer(DeliveryHandler& handler,
+                                                           const std::string& transactional_id) {
+    (void)handler;
+    throw Error(Errc::usage, "this backend has no transactions", {.detail = transactional_id});
+  }
   virtual std::unique_ptr<PartitionReader> reader(const std::string& topic) = 0;
   virtual Admin& admin() = 0;
   // A member of group; handler must outlive it. Backends without consumer

@@ -50,6 +50,7 @@ struct PartitionSlot {
   TableState state = TableState::recovering;
   std::map<std::string, int64_t> committed;  // topic -> next offset committed
   std::map<std::string, int64_t> next;       // topic -> offset after the last record handed over
+  std::map<std::string, int64_t> first;      // topic -> offset of the first record handed over
   int64_t table_recovered_high = -1;         // the table's high watermark when recovered
 
   // Run thread.
@@ -67,8 +68,11 @@ struct PartitionSlot {
   // already in flight or done) counts it as dropped.
   // REQUIRES: the run thread, holding the processor mutex.
   bool accept(const Record& record) {
-    auto [it, first] = next.try_emplace(record.topic, record.offset + 1);
-    if (first) return true;
+    auto [it, fresh] = next.try_emplace(record.topic, record.offset + 1);
+    if (fresh) {
+      first.try_emplace(record.topic, record.offset);
+      return true;
+    }
     if (record.offset < it->second) {
       dropped.fetch_add(1, std::memory_order_relaxed);
       return false;

@@ -1,6 +1,7 @@
 #include "goka/processor.hpp"
 
 #include <fmt/format.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
@@ -14,6 +15,7 @@
 #include "core/partition_slot.hpp"
 #include "core/processor_stats.hpp"
 #include "core/table_recovery.hpp"
+#include "core/transaction.hpp"
 #include "core/worker_pool.hpp"
 #include "goka/hasher.hpp"
 #include "goka/topic_manager.hpp"
@@ -27,6 +29,25 @@ using Clock = std::chrono::steady_clock;
 
 StorageBuilder memory_or(const StorageBuilder& builder) {
   return builder ? builder : memory_storage_builder();
+}
+
+// The transactional.id of an exactly-once instance (see
+// ProcessorOptions::transactional_id).
+std::string transactional_id_of(const ProcessorOptions& options, const std::string& group) {
+  if (!options.transactional_id.empty()) return options.transactional_id;
+  if (auto it = options.client.properties.find("transactional.id");
+      it != options.client.properties.end()) {
+    return it->second;
+  }
+  char host[256] = "";
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') return group;
+  return group + "-" + host;
+}
+
+// Errors that abort a transaction rather than stop the processor: the
+// cluster's, not the callbacks'.
+bool abortable(const Error& error) {
+  return error.code() == Errc::kafka || error.code() == Errc::timeout;
 }
 
 // The first error of a processor; any thread.
@@ -91,6 +112,12 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   void process_batch(PartitionSlot& slot, const std::vector<Record>& batch);
   void check_backpressure();
   void commit(bool final);
+  bool exactly_once() const { return options_.guarantee == Guarantee::exactly_once; }
+  std::unique_ptr<core::PartitionProcessor> make_processor(PartitionSlot& slot);
+  void end_transaction();
+  bool collect_offsets(const std::vector<int32_t>& running,
+                       std::vector<core::TopicPartition>& offsets);
+  void rewind(const std::vector<int32_t>& partitions);
   void drain(const std::set<int32_t>& numbers);
   void prune_retired();
   void leave();
@@ -122,6 +149,11 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   // Declared before the slots: destroyed after them.
   std::unique_ptr<core::WorkerPool> pool_;
   std::unique_ptr<core::Producer> producer_;
+  // Exactly-once: the instance's transactions (set under mutex_, then used
+  // by the run thread; stats() reads its counters), and whether a
+  // task saw the cluster fail a record of the open transaction.
+  std::unique_ptr<core::Transaction> transaction_;
+  std::atomic<bool> abort_requested_{false};
 
   mutable std::mutex mutex_;  // guards joined_, slots_ and what PartitionSlot says
   bool joined_ = false;
@@ -188,8 +220,15 @@ ProcessorStats Processor::Impl::stats() const {
       out.partitions.push_back(core::slot_stats(*slot, *consumer_, consumed_, start_policy(), now));
     }
     for (const auto& [table, view] : lookups_) out.lookups.push_back(view->stats());
+    if (const core::Transaction* txn = transaction_.get()) {
+      core::TransactionStats t = txn->stats();
+      out.transactions_committed = t.committed;
+      out.transactions_aborted = t.aborted;
+      out.last_commit_ms = t.last_commit_ms;
+    }
   }
   out.commit_errors = commit_errors_.load();
+  out.exactly_once = exactly_once();
   return out;
 }
 
@@ -284,6 +323,25 @@ void Processor::Impl::on_assigned(const std::vector<core::TopicPartition>& assig
   if (options_.on_rebalance) options_.on_rebalance({numbers.begin(), numbers.end()}, {});
 }
 
+std::unique_ptr<core::PartitionProcessor> Processor::Impl::make_processor(PartitionSlot& slot) {
+  core::PartitionProcessorConfig config;
+  config.graph = &graph_;
+  config.partition = slot.number;
+  config.table = slot.table.get();
+  for (const auto& [join, storage] : slot.joins) config.joins[join] = storage.get();
+  config.lookup = [this](const std::string& table, std::string_view key) {
+    return lookups_.at(table)->get(key);
+  };
+  config.producer = producer_.get();
+  config.partition_count = [this](const std::string& topic) {
+    return TopicManager(backend_).partitions(topic);
+  };
+  // The overlay: written to storage after each batch (at least once) or
+  // when the transaction commits (exactly once).
+  config.batch_writes = true;
+  return std::make_unique<core::PartitionProcessor>(std::move(config));
+}
+
 // Called by the run loop: once every table of the partitions assigned last
 // is recovered, they start processing from their committed offsets.
 void Processor::Impl::start_recovered() {
@@ -295,20 +353,7 @@ void Processor::Impl::start_recovered() {
   std::lock_guard lock(mutex_);
   for (auto& [p, slot] : slots_) {
     if (slot->processor) continue;
-    core::PartitionProcessorConfig config;
-    config.graph = &graph_;
-    config.partition = p;
-    config.table = slot->table.get();
-    for (const auto& [join, storage] : slot->joins) config.joins[join] = storage.get();
-    config.lookup = [this](const std::string& table, std::string_view key) {
-      return lookups_.at(table)->get(key);
-    };
-    config.producer = producer_.get();
-    config.partition_count = [this](const std::string& topic) {
-      return TopicManager(backend_).partitions(topic);
-    };
-    config.batch_writes = true;
-    slot->processor = std::make_unique<core::PartitionProcessor>(std::move(config));
+    slot->processor = make_processor(*slot);
     if (auto high = table_highs.find(p); high != table_highs.end()) {
       slot->table_recovered_high = high->second;
     }
@@ -334,6 +379,7 @@ void Processor::Impl::drain(const std::set<int32_t>& numbers) {
     if (it == slots_.end() || !it->second->processor) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     it->second->processor->drain(std::max(left, std::chrono::milliseconds(0)));
+    if (exactly_once()) continue;  // the overlay waits for the transaction
     try {
       it->second->processor->flush();
     } catch (const Error& e) {
@@ -406,6 +452,7 @@ void Processor::Impl::dispatch(std::vector<Record>& records) {
     }
   }
   records.clear();
+  if (exactly_once() && !batches.empty()) transaction_->ensure_open();
   for (auto& [p, batch] : batches) {
     PartitionSlot* slot = slots_.at(p).get();
     slot->queued.fetch_add(static_cast<int64_t>(batch->size()), std::memory_order_relaxed);
@@ -427,9 +474,13 @@ void Processor::Impl::process_batch(PartitionSlot& slot, const std::vector<Recor
           std::memory_order_relaxed);
     }
     current = nullptr;
-    slot.processor->flush();
+    if (!exactly_once()) slot.processor->flush();
   } catch (const Error& e) {
-    fail(e);
+    if (exactly_once() && abortable(e)) {
+      abort_requested_ = true;  // the run thread aborts and rewinds
+    } else {
+      fail(e);
+    }
   } catch (const std::exception& e) {
     ErrorContext where{.partition = slot.number};
     if (current) where = {current->topic, current->partition, current->offset, std::nullopt};
@@ -464,6 +515,10 @@ void Processor::Impl::check_backpressure() {
 }
 
 void Processor::Impl::commit(bool final) {
+  if (exactly_once()) {
+    end_transaction();
+    return;
+  }
   std::vector<core::TopicPartition> offsets;
   for (auto& [p, slot] : slots_) {
     if (!slot->processor) continue;
@@ -492,6 +547,124 @@ void Processor::Impl::commit(bool final) {
   for (const auto& tp : offsets) slots_.at(tp.partition)->committed[tp.topic] = tp.offset;
 }
 
+// Exactly once: ends the open transaction. Waits until every running
+// partition's tasks are idle and its outputs and deferred completions done
+// (bounded by the client timeout), then commits the outputs with the input
+// offsets and applies the overlays to local storage; or, when something
+// failed, aborts, drops the overlays and rewinds to the committed offsets.
+void Processor::Impl::end_transaction() {
+  std::vector<int32_t> running;
+  for (auto& [p, slot] : slots_) {
+    if (slot->processor) running.push_back(p);
+  }
+  auto t0 = Clock::now();
+  for (int32_t p : running) pool_->wait_idle(p);
+  auto t1 = Clock::now();
+  std::vector<core::TopicPartition> offsets;
+  bool requested = abort_requested_.exchange(false);
+  bool ok = collect_offsets(running, offsets) && !requested;
+  auto t2 = Clock::now();
+  if (ok && transaction_->commit(offsets, *consumer_)) {
+    auto t3 = Clock::now();
+    std::lock_guard lock(mutex_);
+    for (int32_t p : running) {
+      try {
+        slots_.at(p)->processor->flush();  // overlay and table offset, one batch
+      } catch (const Error& e) {
+        fail(e);
+      }
+    }
+    for (const auto& tp : offsets) slots_.at(tp.partition)->committed[tp.topic] = tp.offset;
+    if (offsets.empty()) return;
+    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+    log(LogLevel::debug,
+        core::event_prefix(graph_.group(), "", -1) +
+            fmt::format("transaction committed: callbacks done {:.1f} ms, outputs acknowledged "
+                        "{:.1f} ms, commit {:.1f} ms, storage {:.1f} ms",
+                        ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(Clock::now() - t3)));
+    return;
+  }
+  if (ok) {
+    log(LogLevel::warning, core::event_prefix(graph_.group(), "", -1) +
+                               "transaction aborted; processing again from the committed offsets");
+  } else {
+    transaction_->abort();
+  }
+  rewind(running);
+}
+
+// Whether every running partition settled without an abortable failure;
+// appends the offsets to commit. A callback's failure or deferred
+// completions past the bound fail the processor.
+bool Processor::Impl::collect_offsets(const std::vector<int32_t>& running,
+                                      std::vector<core::TopicPartition>& offsets) {
+  bool ok = true;
+  auto deadline = Clock::now() + backend_->timeout();
+  for (int32_t p : running) {
+    PartitionSlot& slot = *slots_.at(p);
+    // In slices: a producer fenced meanwhile never acknowledges its records.
+    bool settled = false;
+    while (!settled && Clock::now() < deadline) {
+      transaction_->check_producer();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      settled = slot.processor->drain(std::clamp(left, std::chrono::milliseconds(0),
+                                                 std::chrono::milliseconds(100)));
+    }
+    if (!settled) {
+      transaction_->check_producer();
+      fail(Error(Errc::timeout,
+                 fmt::format("outputs or deferred commits not done within {} ms; transaction "
+                             "aborted",
+                             backend_->timeout().count()),
+                 {.partition = p, .detail = "group " + graph_.group()}));
+      ok = false;
+      continue;
+    }
+    if (auto e = slot.processor->error()) {
+      if (!abortable(*e)) fail(*e);
+      ok = false;
+      continue;
+    }
+    for (const auto& [topic, next] : slot.processor->committable()) {
+      auto done = slot.committed.find(topic);
+      if (done == slot.committed.end() || next > done->second) offsets.push_back({topic, p, next});
+    }
+  }
+  return ok;
+}
+
+// After an abort: fresh partition processors (their overlays dropped, table
+// offsets as stored) continue from the committed offsets, or else from the
+// first record handed over.
+void Processor::Impl::rewind(const std::vector<int32_t>& partitions) {
+  producer_->flush(backend_->timeout());  // the aborted records' reports
+  std::vector<core::TopicPartition> seek;
+  {
+    std::lock_guard lock(mutex_);
+    for (int32_t p : partitions) {
+      PartitionSlot& slot = *slots_.at(p);
+      if (slot.revoked) continue;
+      if (slot.processor->deliveries() > 0) {
+        fail(Error(Errc::timeout, "aborted records still unacknowledged; cannot rewind",
+                   {.partition = p, .detail = "group " + graph_.group()}));
+        return;
+      }
+      slot.processor = make_processor(slot);
+      for (const auto& topic : consumed_) {
+        int64_t at = -1;
+        if (auto c = slot.committed.find(topic); c != slot.committed.end()) {
+          at = c->second;
+        } else if (auto f = slot.first.find(topic); f != slot.first.end()) {
+          at = f->second;
+        }
+        if (at >= 0) seek.push_back({topic, p, at});
+      }
+      slot.next.clear();
+    }
+  }
+  consumer_->rewind(seek);
+}
+
 void Processor::Impl::loop() {
   std::vector<Record> records;
   auto last_commit = Clock::now();
@@ -503,7 +676,7 @@ void Processor::Impl::loop() {
     for (auto& [table, view] : lookups_) {
       if (auto e = view->error()) fail(*e);
     }
-    if (Clock::now() - last_commit >= options_.commit_interval) {
+    if (Clock::now() - last_commit >= options_.commit_interval || abort_requested_) {
       commit(false);
       prune_retired();
       last_commit = Clock::now();
@@ -545,7 +718,17 @@ void Processor::Impl::run() {
     prepare_topics();
     start_lookups();
     pool_ = std::make_unique<core::WorkerPool>(options_.threads);
-    producer_ = backend_->producer(*this);
+    if (exactly_once()) {
+      std::string id = transactional_id_of(options_, graph_.group());
+      log(LogLevel::info, core::event_prefix(graph_.group(), "", -1) +
+                              "exactly once, transactional.id " + id);
+      producer_ = backend_->transactional_producer(*this, id);
+      auto transaction = std::make_unique<core::Transaction>(*producer_, graph_.group());
+      std::lock_guard lock(mutex_);  // stats() reads it
+      transaction_ = std::move(transaction);
+    } else {
+      producer_ = backend_->producer(*this);
+    }
     consumer_ = backend_->group_consumer(graph_.group(), start_policy(), *this);
     consumer_->subscribe(consumed_);
     loop();

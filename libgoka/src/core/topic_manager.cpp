@@ -60,8 +60,10 @@ void ensure(core::Admin& admin, const std::string& topic, int32_t partitions,
   }
   std::optional<int32_t> count = admin.partitions(topic);
   if (!count) {
-    admin.create_topic(topic, partitions, config);
-    return;
+    if (admin.create_topic(topic, partitions, config)) return;
+    // Created meanwhile by someone else (another instance of the group).
+    count = admin.partitions(topic);
+    if (!count) throw Error(Errc::kafka, "topic exists but has no partitions yet", {.topic = topic});
   }
   if (*count != partitions) {
     throw Error(Errc::config,
@@ -71,6 +73,17 @@ void ensure(core::Admin& admin, const std::string& topic, int32_t partitions,
 }
 
 }  // namespace
+
+bool TopicManager::create_topic(const std::string& topic, int32_t partitions,
+                                const Properties& config) {
+  if (partitions < 1) {
+    throw Error(Errc::usage, fmt::format("invalid partition count {}", partitions),
+                {.topic = topic});
+  }
+  return backend_->admin().create_topic(topic, partitions, config);
+}
+
+void TopicManager::delete_topic(const std::string& topic) { backend_->admin().delete_topic(topic); }
 
 void TopicManager::ensure_stream(const std::string& topic, int32_t partitions) {
   ensure(backend_->admin(), topic, partitions, {});

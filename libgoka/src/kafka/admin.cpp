@@ -7,6 +7,8 @@
 #include <string_view>
 #include <thread>
 
+#include "kafka/topic_requests.hpp"
+
 namespace goka::kafka {
 
 KafkaAdmin::KafkaAdmin(const ClientOptions& options)
@@ -228,17 +230,86 @@ std::vector<core::TopicPartition> KafkaAdmin::committed(
   return partitions;
 }
 
-void KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
-                              const Properties& config) {
-  // The embedded broker never answers CreateTopics; say so at once instead
-  // of waiting for the timeout.
-  if (embedded()) {
+bool KafkaAdmin::create_embedded_topic(const std::string& topic, int32_t partitions) {
+  // The embedded broker never answers CreateTopics: ask the process that runs
+  // it, found from the bootstrap address.
+  const ClientOptions& client = events_->options();
+  auto property = client.properties.find("bootstrap.servers");
+  const std::string& bootstrap =
+      property != client.properties.end() ? property->second : client.brokers;
+  std::optional<std::string> answer = request_topic(bootstrap, topic, partitions, client.timeout);
+  if (!answer) {
     throw Error(Errc::not_found,
-                "topic does not exist and the embedded broker cannot create topics on request",
+                "topic does not exist and the embedded broker does not accept topic requests",
                 {.topic = topic,
-                 .detail = fmt::format("pre-create it: goka-cli broker -t {}:{}", topic,
-                                       partitions)});
+                 .detail = fmt::format("no socket for {} in {}; pre-create it: goka-cli broker -t {}:{}",
+                                       bootstrap, topic_request_directory().string(), topic, partitions)});
   }
+  if (*answer == "exists") return false;
+  if (answer->starts_with("error ")) {
+    throw Error(Errc::config, "the embedded broker cannot create topic: " + answer->substr(6),
+                {.topic = topic});
+  }
+  if (*answer != "ok") {
+    throw Error(Errc::kafka, "unexpected answer to a topic request: " + *answer, {.topic = topic});
+  }
+  await_visible(topic);
+  return true;
+}
+
+EventPtr KafkaAdmin::admin_result(rd_kafka_queue_t* queue, const char* what,
+                                  const std::string& topic) {
+  // librdkafka fails the request itself at its timeout; the extra second
+  // only guards against an event that never comes.
+  EventPtr event(rd_kafka_queue_poll(queue, timeout_ms() + 1000));
+  if (!event) throw_kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT, what, *events_, {.topic = topic});
+  if (rd_kafka_resp_err_t err = rd_kafka_event_error(event.get())) {
+    Errc code = err == RD_KAFKA_RESP_ERR__TIMED_OUT ? Errc::timeout : Errc::kafka;
+    throw Error(code, what, {.topic = topic, .detail = rd_kafka_event_error_string(event.get())});
+  }
+  return event;
+}
+
+namespace {
+
+// The category of a per-topic error of CreateTopics or DeleteTopics.
+Errc topic_errc(rd_kafka_resp_err_t err) {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART: return Errc::not_found;
+    case RD_KAFKA_RESP_ERR_TOPIC_EXCEPTION:
+    case RD_KAFKA_RESP_ERR_INVALID_PARTITIONS:
+    case RD_KAFKA_RESP_ERR_INVALID_REPLICATION_FACTOR:
+    case RD_KAFKA_RESP_ERR_INVALID_CONFIG: return Errc::config;
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT: return Errc::timeout;
+    default: return Errc::kafka;
+  }
+}
+
+// Throws for the first failed topic of an admin result (none: returns);
+// ignore: an error that is not a failure (TOPIC_ALREADY_EXISTS), reported
+// as true.
+bool topic_results(const rd_kafka_topic_result_t** results, size_t count, const char* what,
+                   const std::string& topic, rd_kafka_resp_err_t ignore) {
+  bool ignored = false;
+  for (size_t i = 0; i < count; ++i) {
+    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+    if (!err) continue;
+    if (err == ignore) {
+      ignored = true;
+      continue;
+    }
+    const char* why = rd_kafka_topic_result_error_string(results[i]);
+    throw Error(topic_errc(err), what, {.topic = topic, .detail = why ? why : rd_kafka_err2str(err)});
+  }
+  return ignored;
+}
+
+}  // namespace
+
+bool KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
+                              const Properties& config) {
+  if (embedded()) return create_embedded_topic(topic, partitions);
   char errstr[512];
   NewTopicPtr new_topic(
       rd_kafka_NewTopic_new(topic.c_str(), partitions, -1, errstr, sizeof errstr));
@@ -252,24 +323,58 @@ void KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
   QueuePtr queue(rd_kafka_queue_new(handle_.get()));
   rd_kafka_NewTopic_t* topics[] = {new_topic.get()};
   rd_kafka_CreateTopics(handle_.get(), topics, 1, options.get(), queue.get());
-  EventPtr event(rd_kafka_queue_poll(queue.get(), timeout_ms() + 1000));
-  if (!event) throw_kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT, "cannot create topic", *events_, {.topic = topic});
-  if (rd_kafka_event_error(event.get())) {
-    throw Error(Errc::kafka, "cannot create topic",
-                {.topic = topic, .detail = rd_kafka_event_error_string(event.get())});
-  }
+  EventPtr event = admin_result(queue.get(), "cannot create topic", topic);
   const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
   size_t count = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
-  for (size_t i = 0; i < count; ++i) {
-    rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
-    if (err && err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      const char* why = rd_kafka_topic_result_error_string(results[i]);
-      throw Error(Errc::kafka, "cannot create topic",
-                  {.topic = topic, .detail = why ? why : rd_kafka_err2str(err)});
-    }
+  if (topic_results(results, count, "cannot create topic", topic,
+                    RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)) {
+    return false;
   }
   await_visible(topic);
+  return true;
+}
+
+void KafkaAdmin::delete_topic(const std::string& topic) {
+  if (embedded()) {
+    throw Error(Errc::runtime,
+                "the embedded broker cannot delete topics (librdkafka's mock cluster has no "
+                "topic deletion)",
+                {.topic = topic, .detail = "restart the broker to start over"});
+  }
+  char errstr[512];
+  std::unique_ptr<rd_kafka_DeleteTopic_t, decltype(&rd_kafka_DeleteTopic_destroy)> request(
+      rd_kafka_DeleteTopic_new(topic.c_str()), &rd_kafka_DeleteTopic_destroy);
+  AdminOptionsPtr options(rd_kafka_AdminOptions_new(handle_.get(), RD_KAFKA_ADMIN_OP_DELETETOPICS));
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), timeout_ms(), errstr, sizeof errstr);
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), timeout_ms(), errstr, sizeof errstr);
+  QueuePtr queue(rd_kafka_queue_new(handle_.get()));
+  rd_kafka_DeleteTopic_t* topics[] = {request.get()};
+  rd_kafka_DeleteTopics(handle_.get(), topics, 1, options.get(), queue.get());
+  EventPtr event = admin_result(queue.get(), "cannot delete topic", topic);
+  const rd_kafka_DeleteTopics_result_t* result = rd_kafka_event_DeleteTopics_result(event.get());
+  size_t count = 0;
+  const rd_kafka_topic_result_t** results = rd_kafka_DeleteTopics_result_topics(result, &count);
+  topic_results(results, count, "cannot delete topic", topic, RD_KAFKA_RESP_ERR_NO_ERROR);
+  await_gone(topic);
+}
+
+void KafkaAdmin::await_gone(const std::string& topic) {
+  auto deadline = std::chrono::steady_clock::now() + events_->options().timeout;
+  auto listed = [&] {
+    MetadataPtr md = metadata();
+    for (int i = 0; i < md->topic_cnt; ++i) {
+      if (topic == md->topics[i].topic && !md->topics[i].err) return true;
+    }
+    return false;
+  };
+  while (listed()) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw_kafka_error(RD_KAFKA_RESP_ERR__TIMED_OUT, "deleted topic is still listed", *events_,
+                        {.topic = topic});
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // retry backoff
+  }
 }
 
 void KafkaAdmin::await_visible(const std::string& topic) {

@@ -19,6 +19,10 @@ class KafkaBackend final : public Backend {
   std::unique_ptr<Producer> producer(DeliveryHandler& handler) override {
     return std::make_unique<kafka::KafkaProducer>(options_, handler);
   }
+  std::unique_ptr<Producer> transactional_producer(DeliveryHandler& handler,
+                                                   const std::string& transactional_id) override {
+    return std::make_unique<kafka::KafkaProducer>(options_, handler, transactional_id);
+  }
   std::unique_ptr<PartitionReader> reader(const std::string& topic) override {
     return std::make_unique<kafka::KafkaReader>(options_, topic);
   }

@@ -10,6 +10,7 @@
 
 #include "goka/error.hpp"
 #include "kafka/handles.hpp"
+#include "kafka/topic_requests.hpp"
 
 namespace goka {
 namespace {
@@ -27,6 +28,10 @@ struct EmbeddedBroker::State {
   ClusterPtr cluster;       // destroyed before handle
   std::string bootstrap;
   int brokers = 0;
+  // Topic requests of clients; destroyed before the cluster, never under
+  // mutex (its thread takes mutex).
+  std::unique_ptr<kafka::TopicRequestServer> requests;
+  std::string request_error;
 
   rd_kafka_mock_cluster_t* live() {
     if (!cluster) throw Error(Errc::usage, "the embedded broker is stopped");
@@ -49,6 +54,15 @@ EmbeddedBroker::EmbeddedBroker(EmbeddedBrokerOptions options) : state_(std::make
   state_->bootstrap = rd_kafka_mock_cluster_bootstraps(state_->cluster.get());
   state_->brokers = options.brokers;
   for (const auto& [name, partitions] : options.topics) create_topic(name, partitions);
+  if (options.accept_topic_requests) {
+    try {
+      state_->requests = std::make_unique<kafka::TopicRequestServer>(
+          kafka::loopback_ports(state_->bootstrap),
+          [this](const std::string& name, int32_t partitions) { return on_topic_request(name, partitions); });
+    } catch (const std::exception& e) {  // goka::Error, or a filesystem_error
+      state_->request_error = e.what();
+    }
+  }
 }
 
 EmbeddedBroker::~EmbeddedBroker() { stop(); }
@@ -66,6 +80,22 @@ void EmbeddedBroker::create_topic(const std::string& name, int32_t partitions) {
     throw Error(Errc::config, fmt::format("cannot create topic: {}", rd_kafka_err2str(err)),
                 {.topic = name});
   }
+}
+
+std::string EmbeddedBroker::topic_request_socket() const {
+  return state_->requests ? state_->requests->path().string() : std::string();
+}
+
+std::string EmbeddedBroker::topic_request_error() const { return state_->request_error; }
+
+std::string EmbeddedBroker::on_topic_request(const std::string& name, int32_t partitions) {
+  std::lock_guard lock(state_->mutex);
+  if (!state_->cluster) return "error the embedded broker is stopping";
+  rd_kafka_resp_err_t err = rd_kafka_mock_topic_create(state_->cluster.get(), name.c_str(),
+                                                       partitions, std::min(state_->brokers, 3));
+  if (err == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) return "exists";
+  if (err) return std::string("error ") + rd_kafka_err2str(err);
+  return "ok";
 }
 
 void EmbeddedBroker::set_broker_down(int32_t broker_id, bool down) {
@@ -94,6 +124,12 @@ void EmbeddedBroker::fail_requests(int16_t api_key, int count, int error_code) {
 }
 
 void EmbeddedBroker::stop() {
+  std::unique_ptr<kafka::TopicRequestServer> requests;
+  {
+    std::lock_guard lock(state_->mutex);
+    requests = std::move(state_->requests);
+  }
+  requests.reset();  // waits for a request being answered
   std::lock_guard lock(state_->mutex);
   state_->cluster.reset();
   state_->handle.reset();

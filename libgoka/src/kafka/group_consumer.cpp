@@ -169,6 +169,28 @@ void KafkaGroupConsumer::resume(const std::vector<core::TopicPartition>& partiti
   }
 }
 
+void KafkaGroupConsumer::rewind(const std::vector<core::TopicPartition>& partitions) {
+  if (partitions.empty()) return;
+  PartitionListPtr seeks = to_list(partitions);
+  // With a timeout, nothing fetched before the seek reaches poll() after it.
+  int timeout = static_cast<int>(events_->options().timeout.count());
+  if (rd_kafka_error_t* error = rd_kafka_seek_partitions(handle_.get(), seeks.get(), timeout)) {
+    std::string what = rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw Error(Errc::kafka, "cannot rewind to the committed offsets: " + what,
+                {.detail = "group " + group_});
+  }
+  for (int i = 0; i < seeks->cnt; ++i) {
+    if (seeks->elems[i].err) {
+      throw Error(Errc::kafka,
+                  fmt::format("cannot rewind to the committed offset: {}",
+                              rd_kafka_err2str(seeks->elems[i].err)),
+                  {.topic = seeks->elems[i].topic, .partition = seeks->elems[i].partition,
+                   .offset = seeks->elems[i].offset, .detail = "group " + group_});
+    }
+  }
+}
+
 void KafkaGroupConsumer::commit(const std::vector<core::TopicPartition>& offsets) {
   if (offsets.empty()) return;
   PartitionListPtr list = to_list(offsets);

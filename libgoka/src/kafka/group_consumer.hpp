@@ -20,6 +20,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
   void poll(std::vector<Record>& out, std::chrono::milliseconds wait) override;
   void pause(const std::vector<core::TopicPartition>& partitions) override;
   void resume(const std::vector<core::TopicPartition>& partitions) override;
+  void rewind(const std::vector<core::TopicPartition>& partitions) override;
   void commit(const std::vector<core::TopicPartition>& offsets) override;
   std::vector<core::TopicPartition> committed(
       const std::vector<core::TopicPartition>& partitions) override;
@@ -28,6 +29,9 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
   std::optional<int64_t> fetched_high_watermark(const std::string& topic,
                                                 int32_t partition) const override;
   void close() override;
+
+  // The handle, for the group metadata a transactional producer sends.
+  rd_kafka_t* handle() const { return handle_.get(); }
 
   // The rebalance callback (librdkafka's thread calling poll()).
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);

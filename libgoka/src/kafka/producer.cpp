@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "kafka/group_consumer.hpp"
+
 namespace goka::kafka {
 namespace {
 
@@ -13,6 +15,8 @@ void delivery_trampoline(rd_kafka_t* rk, const rd_kafka_message_t* msg, void*) {
 }  // namespace
 
 void KafkaProducer::delivered(const rd_kafka_message_t& msg) noexcept {
+  std::unique_lock serial(delivery_mutex_, std::defer_lock);
+  if (transactional_) serial.lock();
   try {
     delivery_.topic = rd_kafka_topic_name(msg.rkt);
     delivery_.partition = msg.partition;
@@ -29,14 +33,18 @@ void KafkaProducer::delivered(const rd_kafka_message_t& msg) noexcept {
   record_done();
 }
 
-KafkaProducer::KafkaProducer(const ClientOptions& options, core::DeliveryHandler& handler)
-    : handler_(handler), events_(std::make_unique<ClientEvents>(options)) {
+KafkaProducer::KafkaProducer(const ClientOptions& options, core::DeliveryHandler& handler,
+                             const std::string& transactional_id)
+    : handler_(handler),
+      events_(std::make_unique<ClientEvents>(options)),
+      transactional_(!transactional_id.empty()) {
   Properties defaults{
       {"enable.idempotence", "true"},  // order per partition survives retries
       {"linger.ms", "5"},
       {"queue.buffering.max.messages", "500000"},
       {"message.timeout.ms", std::to_string(std::max<int64_t>(options.timeout.count(), 1000))},
   };
+  if (transactional_) defaults.emplace("transactional.id", transactional_id);
   events_->owner = this;
   ConfPtr conf = make_conf(options, defaults, *events_);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), delivery_trampoline);
@@ -44,10 +52,112 @@ KafkaProducer::KafkaProducer(const ClientOptions& options, core::DeliveryHandler
   poller_ = std::thread([this] {
     while (!stopping_.load(std::memory_order_relaxed)) rd_kafka_poll(handle_.get(), 50);
   });
+  if (!transactional_) return;
+  if (rd_kafka_error_t* error =
+          rd_kafka_init_transactions(handle_.get(), static_cast<int>(options.timeout.count()))) {
+    std::string what = rd_kafka_error_string(error);
+    bool timed_out = rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__TIMED_OUT;
+    rd_kafka_error_destroy(error);
+    stopping_ = true;
+    poller_.join();
+    throw Error(timed_out ? Errc::timeout : Errc::kafka,
+                "cannot initialise transactions: " + what,
+                {.detail = "transactional.id " + transactional_id});
+  }
+}
+
+void KafkaProducer::throw_fatal(rd_kafka_error_t* error, const std::string& what) {
+  std::string text = rd_kafka_error_string(error);
+  rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  if (code == RD_KAFKA_RESP_ERR__FATAL) {
+    char reason[512] = "";
+    code = rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+    text = reason;
+  }
+  bool fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+  throw Error(Errc::kafka,
+              fenced ? fmt::format("{}: fenced, another instance with the same transactional.id "
+                                   "took over: {}",
+                                   what, text)
+                     : fmt::format("{}: {}", what, text));
+}
+
+std::optional<Error> KafkaProducer::fatal_error() const {
+  char reason[512] = "";
+  rd_kafka_resp_err_t code = rd_kafka_fatal_error(handle_.get(), reason, sizeof reason);
+  if (!code) return std::nullopt;
+  bool fenced = code == RD_KAFKA_RESP_ERR__FENCED || code == RD_KAFKA_RESP_ERR_PRODUCER_FENCED ||
+                code == RD_KAFKA_RESP_ERR_INVALID_PRODUCER_EPOCH;
+  return Error(Errc::kafka, fenced ? fmt::format("fenced, another instance with the same "
+                                                 "transactional.id took over: {}",
+                                                 reason)
+                                   : fmt::format("the producer failed: {}", reason));
+}
+
+void KafkaProducer::begin_transaction() {
+  if (rd_kafka_error_t* error = rd_kafka_begin_transaction(handle_.get())) {
+    throw_fatal(error, "cannot begin a transaction");
+  }
+}
+
+bool KafkaProducer::commit_transaction(const std::vector<core::TopicPartition>& offsets,
+                                       core::GroupConsumer& group) {
+  // Reports are served by the poller: wait for them here, so that the
+  // commit's own flush has none left to serve on this thread.
+  flush(events_->options().timeout);
+  auto& consumer = dynamic_cast<KafkaGroupConsumer&>(group);
+  PartitionListPtr list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (const auto& tp : offsets) {
+    rd_kafka_topic_partition_list_add(list.get(), tp.topic.c_str(), tp.partition)->offset =
+        tp.offset;
+  }
+  rd_kafka_error_t* error = nullptr;
+  int timeout = static_cast<int>(events_->options().timeout.count());
+  if (!offsets.empty()) {
+    std::unique_ptr<rd_kafka_consumer_group_metadata_t,
+                    decltype(&rd_kafka_consumer_group_metadata_destroy)>
+        metadata(rd_kafka_consumer_group_metadata(consumer.handle()),
+                 &rd_kafka_consumer_group_metadata_destroy);
+    error = rd_kafka_send_offsets_to_transaction(handle_.get(), list.get(), metadata.get(),
+                                                 timeout);
+  }
+  // A timeout is retriable: the commit goes on in the background, and
+  // calling again resumes it (once; then it counts as failed).
+  for (int attempt = 0; !error && attempt < 2; ++attempt) {
+    error = rd_kafka_commit_transaction(handle_.get(), timeout);
+    if (!error) return true;
+    if (!rd_kafka_error_is_retriable(error) || attempt == 1) break;
+    rd_kafka_error_destroy(error);
+    error = nullptr;
+  }
+  if (rd_kafka_error_is_fatal(error)) throw_fatal(error, "cannot commit the transaction");
+  events_->log(LogLevel::warning,
+               std::string("transaction aborted: ") + rd_kafka_error_string(error));
+  rd_kafka_error_destroy(error);
+  abort_transaction();
+  return false;
+}
+
+void KafkaProducer::abort_transaction() {
+  int timeout = static_cast<int>(events_->options().timeout.count());
+  rd_kafka_error_t* error = rd_kafka_abort_transaction(handle_.get(), timeout);
+  if (error && rd_kafka_error_is_retriable(error)) {
+    rd_kafka_error_destroy(error);
+    error = rd_kafka_abort_transaction(handle_.get(), timeout);
+  }
+  if (error && rd_kafka_error_code(error) == RD_KAFKA_RESP_ERR__STATE) {
+    rd_kafka_error_destroy(error);  // no transaction open
+    error = nullptr;
+  }
+  if (error) throw_fatal(error, "cannot abort the transaction");
+  flush(events_->options().timeout);  // the purged records' reports
 }
 
 KafkaProducer::~KafkaProducer() {
-  flush(events_->options().timeout);
+  // A producer that failed fatally (fenced) delivers nothing more: no wait.
+  if (!fatal_error()) flush(events_->options().timeout);
   stopping_ = true;
   rd_kafka_yield(handle_.get());  // wakes the poller at once
   poller_.join();

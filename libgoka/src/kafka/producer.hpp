@@ -1,6 +1,7 @@
 #pragma once
 // core::Producer on librdkafka: an idempotent producer with a thread that
-// serves delivery reports.
+// serves delivery reports; with a transactional id, a transactional one
+// (exactly-once processing).
 
 #include <atomic>
 #include <condition_variable>
@@ -16,7 +17,11 @@ namespace goka::kafka {
 class KafkaProducer final : public core::Producer {
  public:
   // Throws Errc::config for a bad property.
-  KafkaProducer(const ClientOptions& options, core::DeliveryHandler& handler);
+  // A non-empty transactional_id makes a transactional producer, whose
+  // transactions are initialised here (throws Errc::kafka / Errc::timeout
+  // when that fails; fences an earlier producer with that id).
+  KafkaProducer(const ClientOptions& options, core::DeliveryHandler& handler,
+                const std::string& transactional_id = {});
   // Flushes at most options.timeout, then stops; undelivered records fail.
   ~KafkaProducer() override;
 
@@ -25,12 +30,20 @@ class KafkaProducer final : public core::Producer {
                void* tag) override;
   bool flush(std::chrono::milliseconds timeout) override;
   void prepare(const std::string& topic) override;
+  void begin_transaction() override;
+  bool commit_transaction(const std::vector<core::TopicPartition>& offsets,
+                          core::GroupConsumer& group) override;
+  void abort_transaction() override;
+  std::optional<Error> fatal_error() const override;
 
   // The delivery report of one record (on the poller thread).
   void delivered(const rd_kafka_message_t& msg) noexcept;
 
  private:
   void record_done();
+  // Throws the fatal error of a transactional call; destroys error.
+  [[noreturn]] void throw_fatal(rd_kafka_error_t* error, const std::string& what);
+
 
   core::DeliveryHandler& handler_;
   Delivery delivery_;  // reused by every report: no allocation per record
@@ -41,6 +54,10 @@ class KafkaProducer final : public core::Producer {
   std::mutex mutex_;
   std::condition_variable idle_;
   std::thread poller_;
+  const bool transactional_;
+  // Transactions flush on the calling thread, which may then serve reports
+  // beside the poller: reports are serialised (transactional only).
+  std::mutex delivery_mutex_;
 };
 
 }  // namespace goka::kafka

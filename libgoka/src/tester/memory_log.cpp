@@ -222,11 +222,11 @@ class MemoryLog::Admin final : public core::Admin {
     return partitions;
   }
 
-  void create_topic(const std::string& topic, int32_t partitions,
+  bool create_topic(const std::string& topic, int32_t partitions,
                     const Properties& config) override {
     std::lock_guard lock(shared_->mutex);
     check_up();
-    if (shared_->find(topic) != nullptr) return;
+    if (shared_->find(topic) != nullptr) return false;
     if (partitions < 1) {
       throw Error(Errc::config, fmt::format("invalid partition count {}", partitions),
                   {.topic = topic});
@@ -235,6 +235,7 @@ class MemoryLog::Admin final : public core::Admin {
     t.partitions.resize(static_cast<size_t>(partitions));
     t.config = config;
     shared_->bump();
+    return true;
   }
 
  private:
