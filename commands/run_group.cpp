@@ -14,8 +14,7 @@
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
 #include "commands/commands.hpp"
-#include "handlers/decision.hpp"
-#include "handlers/exec_handler.hpp"
+#include "handlers/group_callback.hpp"
 #include "handlers/group_ops.hpp"
 #include "monitor/serve.hpp"
 #include "monitor/stats_report.hpp"
@@ -48,115 +47,6 @@ struct RunGroupOptions {
   bool exactly_once = false;
   int64_t commit_interval_ms = 100;
 };
-
-// Runs one message through the op or the handler and applies the decision.
-class Callback {
- public:
-  Callback(const RunGroupOptions& opts)
-      : opts_(opts),
-        codec_(opts.codec),
-        table_codec_(opts.table_codec),
-        op_{opts.op, opts.field, opts.max_items} {
-    if (!opts.exec.empty()) handler_ = std::make_unique<ExecHandler>(opts.exec);
-    needs_value_ = handler_ || (opts.op != "count" && opts.op != "delete");
-  }
-
-  void operator()(Context& ctx, const std::optional<std::string>& message) {
-    ErrorContext where{.topic = ctx.topic(), .partition = ctx.partition(), .offset = ctx.offset()};
-    nlohmann::json value, state;
-    if (message && !needs_value_) {
-      // count and delete only check that the value decodes (no document built).
-      scratch_.clear();
-      if (auto why = codec_.append_decoded(scratch_, *message)) {
-        throw Error(Errc::decode, "input value does not decode: " + *why, where);
-      }
-    } else {
-      try {
-        value = message ? codec_.decode(*message) : nlohmann::json();
-      } catch (const Error& e) {
-        throw Error(Errc::decode, "input value does not decode: " + e.message(), where);
-      }
-    }
-    if (auto current = ctx.value()) {
-      try {
-        state = table_codec_.decode(*current);
-      } catch (const Error& e) {
-        throw Error(Errc::decode, "table value does not decode: " + e.message(), where);
-      }
-    }
-    Decision d;
-    try {
-      d = handler_ ? parse_decision(handler_->call(request(ctx, value, state), lookup(ctx)))
-                   : op_.apply(state, value);
-    } catch (const Error& e) {
-      throw Error(e.code(),
-                  e.message() + (e.context_text().empty() ? "" : " (" + e.context_text() + ")"),
-                  where);
-    }
-    if (d.fail) ctx.fail(*d.fail);
-    apply(ctx, d);
-  }
-
- private:
-  nlohmann::json request(Context& ctx, const nlohmann::json& value, const nlohmann::json& state) {
-    nlohmann::json headers = nlohmann::json::object();
-    for (const auto& [name, v] : ctx.headers()) headers[name] = v;
-    nlohmann::json joins = nlohmann::json::object();
-    for (const auto& table : opts_.joins) {
-      auto v = ctx.join(table);
-      joins[table] = v ? ValueCodec().decode(*v) : nlohmann::json();
-    }
-    return {{"topic", ctx.topic()},   {"partition", ctx.partition()},
-            {"offset", ctx.offset()}, {"timestamp", ctx.timestamp()},
-            {"key", ctx.key()},       {"value", value},
-            {"headers", headers},     {"state", state},
-            {"joins", joins}};
-  }
-
-  ExecHandler::Lookup lookup(Context& ctx) {
-    return [&ctx](const std::string& table, const std::string& key) {
-      auto v = ctx.lookup(table, key);
-      return v ? ValueCodec().decode(*v) : nlohmann::json();
-    };
-  }
-
-  void apply(Context& ctx, const Decision& d) {
-    std::optional<std::string> stored;
-    if (d.action == Decision::Action::set) {
-      stored = table_codec_.encode(d.state);
-      ctx.set_value(*stored);
-    } else if (d.action == Decision::Action::remove) {
-      ctx.delete_value();
-    }
-    if (!handler_ && d.action != Decision::Action::keep) {
-      // --op: every new state goes to every output.
-      for (const auto& topic : opts_.outputs) {
-        ctx.emit(topic, ctx.key(),
-                 stored ? std::optional<std::string_view>(*stored) : std::nullopt);
-      }
-    }
-    for (const auto& e : d.emits) {
-      std::string bytes = codec_.encode(e.value);
-      ctx.emit(e.topic, e.key,
-               e.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
-    }
-    for (const auto& l : d.loopbacks) {
-      std::string bytes = codec_.encode(l.value);
-      ctx.loopback(l.key,
-                   l.value.is_null() ? std::nullopt : std::optional<std::string_view>(bytes));
-    }
-  }
-
-  const RunGroupOptions& opts_;
-  ValueCodec codec_;
-  ValueCodec table_codec_;
-  GroupOp op_;
-  std::unique_ptr<ExecHandler> handler_;
-  bool needs_value_;
-  static thread_local std::string scratch_;
-};
-
-thread_local std::string Callback::scratch_;
 
 // True when every assigned partition has committed everything up to the
 // high watermark of each consumed topic.
@@ -197,7 +87,13 @@ ServeSource serve_source(const Processor& processor, const GroupGraph& graph,
 }
 
 GroupGraph group_graph(const RunGroupOptions& opts) {
-  auto callback = std::make_shared<Callback>(opts);
+  auto callback = std::make_shared<GroupCallback>(GroupCallbackOptions{
+      .op = {opts.op, opts.field, opts.max_items},
+      .exec = opts.exec,
+      .outputs = opts.outputs,
+      .joins = opts.joins,
+      .codec = opts.codec,
+      .table_codec = opts.table_codec});
   ProcessCallback process = [callback](Context& ctx, const std::optional<std::string>& message) {
     (*callback)(ctx, message);
   };

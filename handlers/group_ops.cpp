@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include <charconv>
+#include <limits>
+
 #include "goka/error.hpp"
 
 namespace goka::cli {
@@ -72,6 +75,54 @@ Decision GroupOp::apply(const nlohmann::json& state, const nlohmann::json& value
     throw Error(Errc::usage, fmt::format("unknown --op \"{}\": {}", name, names()));
   }
   return d;
+}
+
+}  // namespace goka::cli
+
+namespace goka::cli {
+
+bool GroupOp::has_integer_path() const {
+  return name == "count" || (field.empty() && integer_path_reads_value());
+}
+
+bool GroupOp::integer_path_reads_value() const {
+  return name == "sum" || name == "min" || name == "max";
+}
+
+GroupOp::IntegerStep GroupOp::apply_integer(std::optional<int64_t>& state, int64_t value) const {
+  if (name == "count") {
+    if (!state) {
+      state = 1;
+    } else if (*state == std::numeric_limits<int64_t>::max()) {
+      return IntegerStep::generic;
+    } else {
+      ++*state;
+    }
+    return IntegerStep::set;
+  }
+  if (name == "sum") {
+    int64_t sum = 0;
+    if (state && __builtin_add_overflow(*state, value, &sum)) return IntegerStep::generic;
+    state = state ? sum : value;
+    return IntegerStep::set;
+  }
+  // min and max compare as apply() does: as doubles.
+  if (state) {
+    auto n = static_cast<double>(value), s = static_cast<double>(*state);
+    if (name == "min" ? !(n < s) : !(n > s)) return IntegerStep::keep;
+  }
+  state = value;
+  return IntegerStep::set;
+}
+
+std::optional<int64_t> canonical_int64(std::string_view bytes) noexcept {
+  std::string_view digits = bytes.substr(!bytes.empty() && bytes[0] == '-' ? 1 : 0);
+  if (digits.empty() || digits[0] < '0' || digits[0] > '9') return std::nullopt;
+  if (digits[0] == '0' && bytes.size() != 1) return std::nullopt;  // "007", "-0"
+  int64_t value = 0;
+  auto [end, ec] = std::from_chars(bytes.data(), bytes.data() + bytes.size(), value);
+  if (ec != std::errc() || end != bytes.data() + bytes.size()) return std::nullopt;
+  return value;
 }
 
 }  // namespace goka::cli

@@ -44,6 +44,7 @@ struct CommitTracker::State {
   std::deque<Message> messages;  // processing order; complete ones are popped from the front
   std::map<std::string, TopicState, std::less<>> topics;
   std::optional<Error> error;
+  std::atomic<bool> failed{false};  // error is set: read without the mutex by error()
   std::size_t deliveries = 0;
   bool closed = false;  // the tracker is gone (deferred completions may outlive it)
 
@@ -65,6 +66,7 @@ struct CommitTracker::State {
   void fail(Message& m, Error e) {
     m.failed = true;
     if (!error) error = std::move(e);
+    failed.store(true, std::memory_order_release);
   }
 
   // REQUIRES: mutex held.
@@ -214,6 +216,7 @@ void CommitTracker::deliver(const Delivery& delivery, void* tag) noexcept {
     message->failed = true;
     try {
       if (!state->error) state->error.emplace(Errc::runtime, "out of memory reporting a delivery");
+      state->failed.store(true, std::memory_order_release);
     } catch (...) {
     }
   }
@@ -231,6 +234,8 @@ std::map<std::string, int64_t> CommitTracker::committable() const {
 }
 
 std::optional<Error> CommitTracker::error() const {
+  // The common case, no failure, without the mutex (twice per message).
+  if (!state_->failed.load(std::memory_order_acquire)) return std::nullopt;
   std::lock_guard lock(state_->mutex);
   return state_->error;
 }
