@@ -20,7 +20,10 @@ namespace goka::cli {
 // Adds the option flag (e.g. "--codec") to sub. When the command line is
 // parsed, codec is set to the codec named there; its value before that is
 // the default (shown in --help). A name that ValueCodec::from_name() rejects
-// is a usage error (exit 2) at parse time, with from_name's message. codec
+// is a usage error (exit 2) at parse time, with from_name's message. The
+// first call on sub also adds the protobuf flags (--proto, --proto-path,
+// --descriptor-set, ...; cli/proto_options.hpp) that a proto:NAME codec is
+// built with, together with the -F/-X goka.proto.* keys. codec
 // must outlive sub's parsing (a subcommand's options struct). Returns the
 // option for further settings.
 CLI::Option* add_codec_option(CLI::App* sub, ValueCodec& codec, const std::string& flag = "--codec",

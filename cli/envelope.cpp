@@ -210,7 +210,9 @@ std::optional<std::string> parse_value(const json& doc, std::string_view line,
     // A JSON value keeps its bytes (key order, number spelling, escapes): its
     // text as written is compacted, never the parsed value re-written.
     std::optional<std::string_view> raw;
-    if (codec.kind() == ValueCodec::Kind::json) raw = raw_member(line, "value");
+    // A protobuf value's text goes to libprotobuf's JSON parser as written.
+    if (codec.kind() == ValueCodec::Kind::json || codec.kind() == ValueCodec::Kind::proto)
+      raw = raw_member(line, "value");
     return raw ? codec.encode_text(*raw) : codec.encode(*value);
   } catch (const Error& e) {
     invalid(fmt::format("value: {}", e.message()));

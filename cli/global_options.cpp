@@ -8,6 +8,7 @@
 #include <atomic>
 #include <mutex>
 
+#include "cli/proto_options.hpp"
 #include "goka/error.hpp"
 
 namespace goka::cli {
@@ -82,6 +83,8 @@ ClientOptions client_options(const GlobalOptions& g) {
   options.brokers = g.brokers.empty() ? "localhost:9092" : g.brokers;
   if (!g.config_file.empty()) options.properties = read_properties_file(g.config_file);
   for (const auto& property : g.properties) set_property(options.properties, property);
+  std::erase_if(options.properties,
+                [](const auto& entry) { return entry.first.starts_with(proto_property_prefix); });
   options.timeout = std::chrono::milliseconds(static_cast<int64_t>(g.timeout_seconds * 1000));
   options.log_level = wanted_level(g);
   options.log = [](LogLevel level, const std::string& line) { log(level, line); };

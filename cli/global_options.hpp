@@ -23,7 +23,8 @@ struct GlobalOptions {
 // parsed, -q and -v set the level of log().
 void add_global_options(CLI::App& app, GlobalOptions& options);
 
-// Client options from the global options: -F file first, then -X on top.
+// Client options from the global options: -F file first, then -X on top,
+// without goka-cli's own goka.proto.* keys (cli/proto_options.hpp).
 // Throws goka::Error (Errc::config / not_found) for a bad file or property.
 ClientOptions client_options(const GlobalOptions& global);
 

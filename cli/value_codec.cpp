@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/base64.hpp"
+#include "cli/proto_options.hpp"
 #include "goka/codec.hpp"
 #include "goka/error.hpp"
 #include "goka/json_text.hpp"
@@ -16,7 +17,9 @@ namespace {
 using nlohmann::json;
 
 // Indexed by ValueCodec::Kind: the one list of codec names.
-constexpr std::string_view codec_names[] = {"json", "string", "int64", "bytes"};
+// proto is "proto:" and a message name (shown as "proto:NAME").
+constexpr std::string_view codec_names[] = {"json", "string", "int64", "bytes", "proto:NAME"};
+constexpr std::string_view proto_prefix = "proto:";
 
 [[noreturn]] void throw_decode(std::string message) {
   throw Error(Errc::decode, std::move(message));
@@ -45,10 +48,34 @@ std::string not_utf8(std::size_t at) { return fmt::format("not valid UTF-8 (byte
 
 }  // namespace
 
-ValueCodec ValueCodec::from_name(std::string_view name) {
+struct ValueCodec::Proto {
+  std::string name;  // "proto:NAME"
+  ProtoCodec codec;
+};
+
+std::string ValueCodec::check_name(std::string_view name) {
+  if (name.starts_with(proto_prefix)) {
+    if (name.size() > proto_prefix.size()) return {};
+    return "codec proto:NAME needs the full name of a protobuf message, e.g. proto:shop.Order";
+  }
+  for (std::size_t i = 0; i < std::size(codec_names) - 1; ++i)
+    if (name == codec_names[i]) return {};
+  return fmt::format("unknown codec {}: use one of {}", quoted(name), names());
+}
+
+ValueCodec ValueCodec::from_name(std::string_view name) { return from_name(name, ProtoOptions{}); }
+
+ValueCodec ValueCodec::from_name(std::string_view name, const ProtoOptions& proto) {
+  if (auto why = check_name(name); !why.empty()) throw Error(Errc::usage, why);
+  if (name.starts_with(proto_prefix)) {
+    auto codec = make_proto_codec(name.substr(proto_prefix.size()), proto);
+    ValueCodec out(Kind::proto);
+    out.proto_ = std::make_shared<const Proto>(Proto{std::string(name), *codec});
+    return out;
+  }
   for (std::size_t i = 0; i < std::size(codec_names); ++i)
     if (name == codec_names[i]) return ValueCodec(static_cast<Kind>(i));
-  throw Error(Errc::usage, fmt::format("unknown codec {}: use one of {}", quoted(name), names()));
+  return ValueCodec();
 }
 
 std::span<const std::string_view> ValueCodec::all_names() { return codec_names; }
@@ -62,7 +89,10 @@ const std::string& ValueCodec::names() {
   return joined;
 }
 
-const char* ValueCodec::name() const { return codec_names[static_cast<std::size_t>(kind_)].data(); }
+const char* ValueCodec::name() const {
+  if (proto_) return proto_->name.c_str();
+  return codec_names[static_cast<std::size_t>(kind_)].data();
+}
 
 std::string ValueCodec::encode(const json& value) const {
   switch (kind_) {
@@ -91,6 +121,8 @@ std::string ValueCodec::encode(const json& value) const {
         throw_decode(fmt::format("value must be a base64 JSON string for codec bytes, not {}",
                                  value.type_name()));
       return base64_decode(value.get_ref<const std::string&>());
+    case Kind::proto:
+      return proto_->codec.encode_json(value.dump());
   }
   return {};
 }
@@ -112,11 +144,17 @@ std::string ValueCodec::encode_text(std::string_view text) const {
     }
     case Kind::bytes:
       return base64_decode(text);
+    case Kind::proto:
+      return proto_->codec.encode_json(text);
   }
   return {};
 }
 
 std::optional<std::string> ValueCodec::encode_value_text(std::string_view text) const {
+  if (kind_ == Kind::proto) {
+    std::string compact;
+    if (append_compact_json(compact, text) && compact == "null") return std::nullopt;
+  }
   std::string bytes = encode_text(text);
   if (kind_ == Kind::json && bytes == "null") return std::nullopt;
   return bytes;
@@ -141,6 +179,8 @@ json ValueCodec::decode(std::string_view bytes) const {
     }
     case Kind::bytes:
       return json(base64_encode(bytes));
+    case Kind::proto:
+      return json::parse(proto_->codec.decode(bytes));
   }
   return {};
 }
@@ -165,6 +205,13 @@ std::optional<std::string> ValueCodec::append_decoded(std::string& out,
       out += '"';
       append_base64(out, bytes);
       out += '"';
+      return std::nullopt;
+    case Kind::proto:
+      try {
+        out += proto_->codec.decode(bytes);
+      } catch (const Error& e) {
+        return e.message();
+      }
       return std::nullopt;
   }
   return std::nullopt;

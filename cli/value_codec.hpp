@@ -9,12 +9,15 @@
 //   string  a JSON string       <-> the raw bytes of the string (UTF-8)
 //   int64   a JSON integer      <-> decimal ASCII text, "42" or "-7"
 //   bytes   base64 text (JSON)  <-> the raw bytes
+//   proto:NAME  proto3's canonical JSON <-> protobuf message NAME's wire bytes
+//               (libgoka's ProtoCodec; schema from cli/proto_options.hpp)
 //
 // The names are listed once, in all_names(); the options that choose a codec
 // are made in cli/codec_option.hpp. A new kind is added here: its name in
 // the list, from_name() and the four conversions. Stateless, cheap to copy and
 // thread-safe.
 
+#include <memory>
 #include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <span>
@@ -23,14 +26,22 @@
 
 namespace goka::cli {
 
+struct ProtoOptions;
+
 class ValueCodec {
  public:
-  enum class Kind { json, string, int64, bytes };
+  enum class Kind { json, string, int64, bytes, proto };
 
   explicit ValueCodec(Kind kind = Kind::json) : kind_(kind) {}
-  // A codec by its name, one of all_names(). Throws goka::Error(Errc::usage)
-  // naming the text and the valid names otherwise.
+  // A codec by its name, one of all_names(), or "proto:<full.MessageName>"
+  // with its schema from proto. Throws goka::Error(Errc::usage) naming the
+  // text and the valid names otherwise; for proto, what make_proto_codec()
+  // (cli/proto_options.hpp) throws.
   static ValueCodec from_name(std::string_view name);
+  static ValueCodec from_name(std::string_view name, const ProtoOptions& proto);
+  // Why from_name() would reject name, or "" when it takes it; a proto name
+  // is checked without its schema.
+  static std::string check_name(std::string_view name);
   // The names from_name() accepts, in the order shown to users: the one list
   // of codec names (--help, completions and error messages are made of it).
   static std::span<const std::string_view> all_names();
@@ -75,7 +86,9 @@ class ValueCodec {
   std::optional<std::string> append_decoded(std::string& out, std::string_view bytes) const;
 
  private:
+  struct Proto;  // the protobuf codec and the name "proto:NAME"
   Kind kind_;
+  std::shared_ptr<const Proto> proto_;  // Kind::proto only
 };
 
 }  // namespace goka::cli

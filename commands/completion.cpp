@@ -52,8 +52,9 @@ bool names_topic(const std::string& name) {
   return name.starts_with("TOPIC") || name.starts_with("TABLE");
 }
 
-Command describe(const CLI::App& app) {
-  Command cmd{app.get_name(), app.get_description(), {}, false};
+// The options of app and of its option groups (nameless subcommands, such as
+// the protobuf flags cli/codec_option.cpp adds) into cmd.
+void add_options(const CLI::App& app, Command& cmd) {
   for (const CLI::Option* o : app.get_options()) {
     if (o->get_positional()) {
       if (names_topic(o->get_name())) cmd.topic_positional = true;
@@ -68,6 +69,13 @@ Command describe(const CLI::App& app) {
     if (opt.takes_value) opt.choices = choices_of(o->get_type_name());
     cmd.options.push_back(std::move(opt));
   }
+  auto nameless = [](const CLI::App* s) { return s->get_name().empty(); };
+  for (const CLI::App* group : app.get_subcommands(nameless)) add_options(*group, cmd);
+}
+
+Command describe(const CLI::App& app) {
+  Command cmd{app.get_name(), app.get_description(), {}, false};
+  add_options(app, cmd);
   return cmd;
 }
 

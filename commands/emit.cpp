@@ -408,6 +408,8 @@ void register_emit(CLI::App& app, const GlobalOptions& global) {
       "tombstone; string is taken as it is; int64 must be a decimal integer; bytes is base64.\n"
       "Envelope values per --codec: json any JSON value (its bytes kept the same way); string a\n"
       "JSON string; int64 a JSON integer; bytes a base64 string; null is a tombstone.\n"
+      "proto:NAME (argument, kv or envelope): protobuf message NAME in proto3's JSON mapping,\n"
+      "schema from --proto FILE [--proto-path DIR] or --descriptor-set FILE.\n"
       "--rate N spaces messages 1/N s apart (a smooth pace for replays: dump | emit --rate N).\n"
       "A summary goes to stderr (-q: none). Exit 0 only when every message was acknowledged;\n"
       "an invalid line is an error naming its line number (exit 2) after what came before it\n"

@@ -21,11 +21,11 @@ _goka_cli() {
   case "$sub" in
     "") COMPREPLY=($(compgen -W "broker emit dump view recover run-group status reset partition topics completion $global" -- "$cur")); return ;;
     broker) opts="-h --help -t --topic --brokers-count --address-file --control"; valued="-t --topic --brokers-count --address-file"; topic_opts=""; topic_positional=0 ;;
-    emit) opts="-h --help --input -K --key-delimiter --codec -H --header -p --partition -Z --null-empty --keep-partition --skip-invalid --rate"; valued="--input -K --key-delimiter --codec -H --header -p --partition --rate"; topic_opts=""; topic_positional=1 ;;
-    dump) opts="-h --help -f --follow -o --offset --until -k --key -c --count -p --partition --read-uncommitted --table --format --codec --storage"; valued="-o --offset --until -k --key -c --count -p --partition --format --codec --storage"; topic_opts=""; topic_positional=1 ;;
-    view) opts="-h --help --group --all --prefix --range --read-uncommitted --watch --storage --serve --codec --wait --expect"; valued="--group --prefix --range --storage --serve --codec --wait --expect"; topic_opts=""; topic_positional=1 ;;
+    emit) opts="-h --help --input -K --key-delimiter --codec -H --header -p --partition -Z --null-empty --keep-partition --skip-invalid --rate -h --help --proto --proto-path --descriptor-set --proto-original-names --proto-json-names --proto-defaults"; valued="--input -K --key-delimiter --codec -H --header -p --partition --rate --proto --proto-path --descriptor-set"; topic_opts=""; topic_positional=1 ;;
+    dump) opts="-h --help -f --follow -o --offset --until -k --key -c --count -p --partition --read-uncommitted --table --format --codec --storage -h --help --proto --proto-path --descriptor-set --proto-original-names --proto-json-names --proto-defaults"; valued="-o --offset --until -k --key -c --count -p --partition --format --codec --storage --proto --proto-path --descriptor-set"; topic_opts=""; topic_positional=1 ;;
+    view) opts="-h --help --group --all --prefix --range --read-uncommitted --watch --storage --serve --codec --wait --expect -h --help --proto --proto-path --descriptor-set --proto-original-names --proto-json-names --proto-defaults"; valued="--group --prefix --range --storage --serve --codec --wait --expect --proto --proto-path --descriptor-set"; topic_opts=""; topic_positional=1 ;;
     recover) opts="-h --help --group --read-uncommitted --storage"; valued="--group --storage"; topic_opts=""; topic_positional=1 ;;
-    run-group) opts="-h --help -i --input --op --exec --field --max-items -o --output --join --lookup --loop --codec --table-codec --storage --start --until-idle --serve --threads --exactly-once --commit-interval"; valued="-i --input --op --exec --field --max-items -o --output --join --lookup --codec --table-codec --storage --start --until-idle --serve --threads --commit-interval"; topic_opts="-i --input -o --output --join --lookup"; topic_positional=0 ;;
+    run-group) opts="-h --help -i --input --op --exec --field --max-items -o --output --join --lookup --loop --codec --table-codec --storage --start --until-idle --serve --threads --exactly-once --commit-interval -h --help --proto --proto-path --descriptor-set --proto-original-names --proto-json-names --proto-defaults"; valued="-i --input --op --exec --field --max-items -o --output --join --lookup --codec --table-codec --storage --start --until-idle --serve --threads --commit-interval --proto --proto-path --descriptor-set"; topic_opts="-i --input -o --output --join --lookup"; topic_positional=0 ;;
     status) opts="-h --help --json --wait-idle"; valued="--wait-idle"; topic_opts=""; topic_positional=0 ;;
     reset) opts="-h --help --to-earliest --to-latest --to-datetime --shift-by --input --table --storage --dry-run"; valued="--to-datetime --shift-by --input --storage"; topic_opts="--input"; topic_positional=0 ;;
     partition) opts="-h --help -n --partitions -t --topic"; valued="-n --partitions -t --topic"; topic_opts="-t --topic"; topic_positional=0 ;;
@@ -34,12 +34,12 @@ _goka_cli() {
   esac
   case "$sub $prev" in
     "emit --input") COMPREPLY=($(compgen -W "json kv" -- "$cur")); return ;;
-    "emit --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
-    "dump --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
-    "view --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
+    "emit --codec") COMPREPLY=($(compgen -W "json string int64 bytes proto:NAME" -- "$cur")); return ;;
+    "dump --codec") COMPREPLY=($(compgen -W "json string int64 bytes proto:NAME" -- "$cur")); return ;;
+    "view --codec") COMPREPLY=($(compgen -W "json string int64 bytes proto:NAME" -- "$cur")); return ;;
     "run-group --op") COMPREPLY=($(compgen -W "count sum min max latest first append delete" -- "$cur")); return ;;
-    "run-group --codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
-    "run-group --table-codec") COMPREPLY=($(compgen -W "json string int64 bytes" -- "$cur")); return ;;
+    "run-group --codec") COMPREPLY=($(compgen -W "json string int64 bytes proto:NAME" -- "$cur")); return ;;
+    "run-group --table-codec") COMPREPLY=($(compgen -W "json string int64 bytes proto:NAME" -- "$cur")); return ;;
     "run-group --start") COMPREPLY=($(compgen -W "earliest latest" -- "$cur")); return ;;
   esac
   if [[ " $topic_opts " == *" $prev "* && -n "$prev" ]]; then

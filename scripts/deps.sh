@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
   librdkafka-dev libleveldb-dev libsnappy-dev libcli11-dev nlohmann-json3-dev
   libfmt-dev catch2 libcpp-httplib-dev kcat python3-plyvel curl
+  libprotobuf-dev libprotoc-dev protobuf-compiler
   chromium)  # chromium: tests/cli/monitor_page.sh, the --serve page in a headless browser
 missing=()
 for p in "${packages[@]}"; do

@@ -28,6 +28,7 @@ complete_words() {
 same "$(complete_words goka-cli em)" "emit " "subcommand"
 same "$(complete_words goka-cli dump --fo)" "--follow --format " "dump flags"
 same "$(complete_words goka-cli dump --codec i)" "int64 " "codec choices"
+same "$(complete_words goka-cli dump --proto-p)" "--proto-path " "protobuf flags of a codec option"
 same "$(complete_words goka-cli -b "$GOKA_BROKERS" dump "")" "clicks orders " "topic names from the broker"
 same "$(complete_words goka-cli emit cl)" "clicks " "topic prefix"
 same "$(complete_words goka-cli partition -t o)" "orders " "topic-valued option"

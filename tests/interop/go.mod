@@ -5,6 +5,7 @@ go 1.26.5
 require (
 	github.com/IBM/sarama v1.46.3
 	github.com/lovoo/goka v1.1.17
+	google.golang.org/protobuf v1.36.12
 )
 
 require (

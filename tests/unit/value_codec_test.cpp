@@ -88,9 +88,14 @@ TEST_CASE("codec names", "[value_codec]") {
   CHECK(std::string(codec("int64").name()) == "int64");
   CHECK(ValueCodec().kind() == ValueCodec::Kind::json);
   // One list: every listed name parses back to a codec of that name.
-  CHECK(ValueCodec::names() == "json|string|int64|bytes");
-  for (const auto name : ValueCodec::all_names())
+  CHECK(ValueCodec::names() == "json|string|int64|bytes|proto:NAME");
+  for (const auto name : ValueCodec::all_names()) {
+    if (name.starts_with("proto:")) continue;  // needs a schema: tests/cli/proto.sh
     CHECK(ValueCodec::from_name(name).name() == name);
+  }
+  CHECK(ValueCodec::check_name("proto:shop.Order").empty());
+  CHECK_THAT(ValueCodec::check_name("proto:"), Catch::Contains("proto:NAME"));
+  CHECK_THAT(ValueCodec::check_name("protobuf"), Catch::Contains("unknown codec"));
   try {
     codec("protobuf");
     FAIL("no error");
@@ -239,7 +244,10 @@ TEST_CASE("add_codec_option sets the command's codec and rejects unknown names",
   CHECK(codec.kind() == ValueCodec::Kind::bytes);
   CHECK(table_codec.kind() == ValueCodec::Kind::int64);  // the default stays
   // --help and completions show the names from the one list.
-  CHECK(app.get_option("--codec")->get_type_name() == "TEXT:{json,string,int64,bytes}");
+  CHECK(app.get_option("--codec")->get_type_name() == "TEXT:{json,string,int64,bytes,proto:NAME}");
+  // ... and the protobuf flags a proto:NAME codec is built with, once.
+  CHECK(app.get_option_group("Protobuf (--codec proto:NAME)")->get_option("--proto") != nullptr);
+  CHECK_THROWS_AS(app.parse(std::vector<std::string>{"proto:", "--codec"}), CLI::ValidationError);
   CHECK(app.get_option("--table-codec")->get_default_str() == "int64");
   CHECK_THROWS_AS(app.parse(std::vector<std::string>{"yaml", "--codec"}), CLI::ValidationError);
 }
