@@ -8,7 +8,10 @@
 # Defaults: 10,000,000 messages, 64 partitions, 20 s, 50,000 messages/s.
 # RATE > 0: a live stream, emitted with `emit --rate RATE` while the group runs
 # (10M at 50,000/s: about 200 s, so about 10 kills and starts). RATE 0: the
-# whole backlog first, then the group. Not part of the tests.
+# whole backlog first, then the group. SOAK_KAFKA=1: on a real Kafka
+# (scripts/kafka.sh) instead of the embedded broker, whose consumer groups
+# take about 9 s for every join (so with a kill or start every 20 s it spends
+# most of the time rebalancing). Not part of the tests.
 set -euo pipefail
 CLI=$(realpath "${1:?usage: soak.sh GOKA_CLI [MESSAGES] [PARTITIONS] [PERIOD] [RATE]}")
 N=${2:-10000000}
@@ -17,18 +20,25 @@ PERIOD=${4:-20}
 RATE=${5:-50000}
 KEYS=1000
 W=$(mktemp -d)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
 pids=()
 emitter=""
 cleanup() {
   for pid in "${pids[@]}" $emitter ${broker:-}; do kill -9 "$pid" 2>/dev/null || true; done
+  [ "${SOAK_KAFKA:-0}" = 1 ] && bash "$SRC/scripts/kafka.sh" stop "$W/kafka" >/dev/null 2>&1
   rm -rf "$W"
 }
 trap cleanup EXIT
 
-"$CLI" broker --address-file "$W/addr" -t in:$P -t soak-table:$P >/dev/null 2>&1 &
-broker=$!
-until [ -s "$W/addr" ]; do sleep 0.1; done
-export GOKA_BROKERS=$(cat "$W/addr")
+if [ "${SOAK_KAFKA:-0}" = 1 ]; then
+  export GOKA_BROKERS=$(bash "$SRC/scripts/kafka.sh" start "$W/kafka" | tail -1)
+  "$CLI" -q topics create in:$P
+else
+  "$CLI" broker --address-file "$W/addr" -t in:$P -t soak-table:$P >/dev/null 2>&1 &
+  broker=$!
+  until [ -s "$W/addr" ]; do sleep 0.1; done
+  export GOKA_BROKERS=$(cat "$W/addr")
+fi
 
 emit() {  # emit [FLAGS]: the N input messages, KEYS keys
   awk -v n=$N -v k=$KEYS 'BEGIN{for(i=0;i<n;i++) printf "k%d\t%d\n", i%k, i}' |
