@@ -7,8 +7,11 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <mutex>
 #include <set>
+#include <vector>
 
+#include "proto/proto_json_printer.hpp"
 #include "proto/proto_schema_impl.hpp"
 
 namespace goka {
@@ -44,6 +47,34 @@ std::string status_text(const pb::util::Status& status) {
 
 }  // namespace
 
+// Messages of the codec's type to parse into, reused across calls (a new
+// DynamicMessage costs as much as parsing a small one), and the printer.
+struct ProtoCodec::Cache {
+  const pb::Message* prototype = nullptr;
+  ProtoJsonPrinter printer;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<pb::Message>> idle;
+
+  Cache(const pb::Message* type_prototype, bool original_names)
+      : prototype(type_prototype), printer(original_names) {}
+
+  std::unique_ptr<pb::Message> acquire() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        auto message = std::move(idle.back());
+        idle.pop_back();
+        return message;
+      }
+    }
+    return std::unique_ptr<pb::Message>(prototype->New());
+  }
+  void release(std::unique_ptr<pb::Message> message) {
+    std::lock_guard lock(mutex);
+    if (idle.size() < 64) idle.push_back(std::move(message));
+  }
+};
+
 ProtoCodec::ProtoCodec(std::shared_ptr<const ProtoSchema> schema, std::string_view message_name,
                        ProtoJsonOptions options)
     : schema_(std::move(schema)), message_name_(message_name), options_(options) {
@@ -53,6 +84,8 @@ ProtoCodec::ProtoCodec(std::shared_ptr<const ProtoSchema> schema, std::string_vi
   type_url_ = schema_->impl().type_url(type_);
   std::set<const pb::Descriptor*> seen;
   has_required_ = has_required_fields(type_, seen);
+  cache_ = std::make_shared<Cache>(schema_->impl().factory->GetPrototype(type_),
+                                   options_.original_names);
 }
 
 std::string ProtoCodec::encode(const std::string& json_text) const {
@@ -86,24 +119,39 @@ std::string ProtoCodec::encode_json(std::string_view json_text) const {
 }
 
 std::string ProtoCodec::decode(std::string_view bytes) const {
-  const auto& impl = schema_->impl();
   // libprotobuf logs to stderr what makes a parse fail (a string that is not
   // UTF-8); the Error says it instead.
   pb::LogSilencer quiet;
-  std::unique_ptr<pb::Message> message(impl.factory->GetPrototype(type_)->New());
+  auto message = cache_->acquire();
   if (!message->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw Error(Errc::decode, fmt::format("bytes do not parse as protobuf {}", message_name_));
   if (has_required_ && !message->IsInitialized())
     throw Error(Errc::decode, fmt::format("protobuf {} misses required fields: {}", message_name_,
                                           message->InitializationErrorString()));
+  std::string json;
+  if (!options_.print_defaults) {
+    json.reserve(bytes.size() * 3);
+    if (cache_->printer.print(*message, json)) {
+      cache_->release(std::move(message));
+      return json;
+    }
+    json.clear();
+  }
+  json = mapping_json(*message, bytes);
+  cache_->release(std::move(message));
+  return json;
+}
+
+// libprotobuf's JSON mapping of the parsed message, whose wire bytes are bytes.
+std::string ProtoCodec::mapping_json(const pb::Message& message, std::string_view bytes) const {
   // The JSON mapping renders the wire bytes as they are, a field that occurs
   // twice twice; the parsed message's bytes have each field once (the last).
   // Bytes of the parsed message's size have each field once already (a field
   // twice makes them longer), the usual case: they need not be written again.
   std::string canonical;
   std::string_view wire = bytes;
-  if (message->ByteSizeLong() != bytes.size()) {
-    canonical = message->SerializePartialAsString();
+  if (message.ByteSizeLong() != bytes.size()) {
+    canonical = message.SerializePartialAsString();
     wire = canonical;
   }
   std::string json;
@@ -114,7 +162,7 @@ std::string ProtoCodec::decode(std::string_view bytes) const {
     pb::util::JsonPrintOptions print;
     print.preserve_proto_field_names = options_.original_names;
     print.always_print_primitive_fields = options_.print_defaults;
-    status = pb::util::BinaryToJsonStream(impl.resolver.get(), type_url_, &in, &out, print);
+    status = pb::util::BinaryToJsonStream(schema_->impl().resolver.get(), type_url_, &in, &out, print);
   }
   if (!status.ok())
     throw Error(Errc::decode, fmt::format("protobuf {} cannot be written as JSON: {}",
