@@ -324,3 +324,20 @@ TEST_CASE("proto json: every code point up to U+FFFF is escaped as the mapping d
   }
   CHECK(printed > 0x5ff - 0x80);
 }
+
+TEST_CASE("proto json: a proto2 enum's unknown number and unknown fields print as the mapping does",
+          "[proto]") {
+  goka::test::TempDir dir;
+  std::ofstream(dir.path() / "kinds2.proto") << kinds2;
+  auto schema = ProtoSchema::from_proto_files({(dir.path() / "kinds2.proto").string()},
+                                              {dir.path().string()});
+  ProtoCodec codec(schema, "kinds2.Old");
+  // k = 99 (Kind has 1 and 2 only), ks = [1, 99], field 200 unknown, flag = true.
+  const std::string bytes("\x18\x63\x38\x01\x38\x63\xc0\x0c\x05\x58\x01", 11);
+  for (bool original : {false, true}) {
+    goka::ProtoJsonOptions options{original, false};
+    CHECK(ProtoCodec(schema, "kinds2.Old", options).decode(bytes) ==
+          mapping(*schema, "kinds2.Old", bytes, options));
+  }
+  CHECK(codec.decode(bytes) == R"({"k":99,"ks":["K_ONE",99],"flag":true})");
+}

@@ -118,6 +118,8 @@ class ProtoCodec final : public Codec<std::string> {
   // dropped, as protobuf's JSON mapping does.
   std::string decode(std::string_view bytes) const override;
 
+  struct Cache;  // internal: arenas to parse on and the JSON printer (src/proto/)
+
  private:
   std::string mapping_json(const google::protobuf::Message& message, std::string_view bytes) const;
 
@@ -127,7 +129,6 @@ class ProtoCodec final : public Codec<std::string> {
   const google::protobuf::Descriptor* type_ = nullptr;
   std::string type_url_;
   bool has_required_ = false;  // proto2 required fields somewhere in the type
-  struct Cache;  // parsed messages for reuse and the JSON printer (src/proto/)
   std::shared_ptr<Cache> cache_;
 };
 

@@ -3,6 +3,7 @@
 // type resolver), and libprotobuf's parser to check the bytes.
 
 #include <fmt/format.h>
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
@@ -47,32 +48,48 @@ std::string status_text(const pb::util::Status& status) {
 
 }  // namespace
 
-// Messages of the codec's type to parse into, reused across calls (a new
-// DynamicMessage costs as much as parsing a small one), and the printer.
+// Arenas to parse messages of the codec's type on, reused across calls (a
+// message on an arena reset after use costs less to make and free than one
+// on the heap), and the printer.
 struct ProtoCodec::Cache {
   const pb::Message* prototype = nullptr;
   ProtoJsonPrinter printer;
   std::mutex mutex;
-  std::vector<std::unique_ptr<pb::Message>> idle;
+  std::vector<std::unique_ptr<pb::Arena>> idle;
 
   Cache(const pb::Message* type_prototype, bool original_names)
       : prototype(type_prototype), printer(original_names) {}
 
-  std::unique_ptr<pb::Message> acquire() {
+  std::unique_ptr<pb::Arena> acquire() {
     {
       std::lock_guard lock(mutex);
       if (!idle.empty()) {
-        auto message = std::move(idle.back());
+        auto arena = std::move(idle.back());
         idle.pop_back();
-        return message;
+        return arena;
       }
     }
-    return std::unique_ptr<pb::Message>(prototype->New());
+    return std::make_unique<pb::Arena>();
   }
-  void release(std::unique_ptr<pb::Message> message) {
+  void release(std::unique_ptr<pb::Arena> arena) {
+    arena->Reset();
     std::lock_guard lock(mutex);
-    if (idle.size() < 64) idle.push_back(std::move(message));
+    if (idle.size() < 64) idle.push_back(std::move(arena));
   }
+};
+
+// Gives the arena back to the cache, whatever way the call ends.
+class ArenaLease {
+ public:
+  ArenaLease(ProtoCodec::Cache& cache) : cache_(cache), arena_(cache.acquire()) {}
+  ~ArenaLease() { cache_.release(std::move(arena_)); }
+  ArenaLease(const ArenaLease&) = delete;
+  ArenaLease& operator=(const ArenaLease&) = delete;
+  pb::Arena* get() const { return arena_.get(); }
+
+ private:
+  ProtoCodec::Cache& cache_;
+  std::unique_ptr<pb::Arena> arena_;
 };
 
 ProtoCodec::ProtoCodec(std::shared_ptr<const ProtoSchema> schema, std::string_view message_name,
@@ -122,7 +139,8 @@ std::string ProtoCodec::decode(std::string_view bytes) const {
   // libprotobuf logs to stderr what makes a parse fail (a string that is not
   // UTF-8); the Error says it instead.
   pb::LogSilencer quiet;
-  auto message = cache_->acquire();
+  ArenaLease arena(*cache_);
+  pb::Message* message = cache_->prototype->New(arena.get());
   if (!message->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw Error(Errc::decode, fmt::format("bytes do not parse as protobuf {}", message_name_));
   if (has_required_ && !message->IsInitialized())
@@ -131,15 +149,10 @@ std::string ProtoCodec::decode(std::string_view bytes) const {
   std::string json;
   if (!options_.print_defaults) {
     json.reserve(bytes.size() * 3);
-    if (cache_->printer.print(*message, json)) {
-      cache_->release(std::move(message));
-      return json;
-    }
+    if (cache_->printer.print(*message, json)) return json;
     json.clear();
   }
-  json = mapping_json(*message, bytes);
-  cache_->release(std::move(message));
-  return json;
+  return mapping_json(*message, bytes);
 }
 
 // libprotobuf's JSON mapping of the parsed message, whose wire bytes are bytes.

@@ -123,6 +123,14 @@ bool append_map_key(const pb::Message& entry, const pb::FieldDescriptor* key, st
   }
 }
 
+// Whether type declares its fields in field number order (the order of the
+// wire and of ListFields).
+bool in_number_order(const pb::Descriptor* type) {
+  for (int i = 1; i < type->field_count(); ++i)
+    if (type->field(i)->number() < type->field(i - 1)->number()) return false;
+  return true;
+}
+
 }  // namespace
 
 bool ProtoJsonPrinter::print(const pb::Message& message, std::string& out) const {
@@ -131,17 +139,33 @@ bool ProtoJsonPrinter::print(const pb::Message& message, std::string& out) const
 }
 
 bool ProtoJsonPrinter::print_message(const pb::Message& message, std::string& out) const {
-  std::vector<const pb::FieldDescriptor*> fields;
-  message.GetReflection()->ListFields(message, &fields);
+  const auto* reflection = message.GetReflection();
+  // Fields the mapping would see: those of the wire but the unknown ones; a
+  // known field's value the parser kept as unknown (a proto2 enum's unknown
+  // number) it prints, so such messages are left to it.
+  if (!reflection->GetUnknownFields(message).empty()) return false;
+  const auto* type = message.GetDescriptor();
   out += '{';
   bool first = true;
-  for (const auto* field : fields) {
-    if (field->is_extension()) continue;
+  auto print_one = [&](const pb::FieldDescriptor* field) {
     if (!first) out += ',';
     first = false;
     if (!append_string(original_names_ ? field->name() : field->json_name(), out)) return false;
     out += ':';
-    if (!print_field(message, field, out)) return false;
+    return print_field(message, field, out);
+  };
+  if (in_number_order(type)) {
+    for (int i = 0; i < type->field_count(); ++i) {
+      const auto* field = type->field(i);
+      bool set = field->is_repeated() ? reflection->FieldSize(message, field) > 0
+                                      : reflection->HasField(message, field);
+      if (set && !print_one(field)) return false;
+    }
+  } else {
+    std::vector<const pb::FieldDescriptor*> fields;
+    reflection->ListFields(message, &fields);
+    for (const auto* field : fields)
+      if (!field->is_extension() && !print_one(field)) return false;
   }
   out += '}';
   return true;
