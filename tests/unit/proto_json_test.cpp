@@ -6,10 +6,12 @@
 // does print the usual messages (it is not always declining).
 
 #include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/stubs/strutil.h>
 #include <google/protobuf/util/json_util.h>
 
 #include <catch2/catch.hpp>
 #include <cmath>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <random>
@@ -340,4 +342,40 @@ TEST_CASE("proto json: a proto2 enum's unknown number and unknown fields print a
           mapping(*schema, "kinds2.Old", bytes, options));
   }
   CHECK(codec.decode(bytes) == R"({"k":99,"ks":["K_ONE",99],"flag":true})");
+}
+
+TEST_CASE("proto json: doubles and floats print as SimpleDtoa and SimpleFtoa do", "[proto]") {
+  std::mt19937_64 random(11);
+  auto check_double = [](double value) {
+    if (!std::isfinite(value)) return;
+    std::string ours;
+    goka::append_proto_double(value, ours);
+    REQUIRE(ours == pb::SimpleDtoa(value));
+  };
+  auto check_float = [](float value) {
+    if (!std::isfinite(value)) return;
+    std::string ours;
+    goka::append_proto_float(value, ours);
+    REQUIRE(ours == pb::SimpleFtoa(value));
+  };
+  for (int i = 0; i < 200000; ++i) {
+    uint64_t bits = random();
+    double d;
+    std::memcpy(&d, &bits, sizeof d);
+    check_double(d);
+    auto bits32 = static_cast<uint32_t>(bits);
+    float f;
+    std::memcpy(&f, &bits32, sizeof f);
+    check_float(f);
+    // Short decimals, the usual values.
+    double decimal = static_cast<double>(static_cast<int64_t>(bits % 2000001) - 1000000) /
+                     std::pow(10.0, static_cast<double>(bits % 23));
+    check_double(decimal);
+    check_float(static_cast<float>(decimal));
+    check_double(decimal * 1e18);
+  }
+  for (double edge : {0.0, -0.0, 0.1, 1e21, 1e15, 1e16, 1e-5, 1e-4, 5e-324, 1.7976931348623157e308})
+    check_double(edge);
+  for (float edge : {0.0f, -0.0f, 0.1f, 1e21f, 1e-40f, 1.4e-45f, 3.4028235e38f, 1.17549435e-38f})
+    check_float(edge);
 }

@@ -1,6 +1,8 @@
 // ProtoCodec: wire bytes <-> proto3 canonical JSON with libprotobuf's JSON
 // mapping (util::BinaryToJsonStream / JsonToBinaryStream over the schema's
-// type resolver), and libprotobuf's parser to check the bytes.
+// type resolver), and libprotobuf's parser to check the bytes. Decoding
+// prints the parsed message with ProtoJsonPrinter (the same text, ~4x
+// cheaper) and uses the mapping for what the printer declines.
 
 #include <fmt/format.h>
 #include <google/protobuf/arena.h>

@@ -5,7 +5,8 @@
 //   - the fields on the wire, in field number order (the order libprotobuf
 //     serializes a message in); extensions and unknown fields are left out;
 //   - 64-bit integers quoted, 32-bit ones bare, bools bare;
-//   - float and double as SimpleFtoa / SimpleDtoa print them, NaN and
+//   - float and double as SimpleFtoa / SimpleDtoa print them (with
+//     std::to_chars and from_chars instead of snprintf and strtod), NaN and
 //     infinities as the strings "NaN", "Infinity", "-Infinity";
 //   - enums by the name of the first value of their number, else the number;
 //   - bytes in standard base64 with padding;
@@ -22,6 +23,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <limits>
 #include <string_view>
 #include <vector>
 
@@ -131,7 +133,33 @@ bool in_number_order(const pb::Descriptor* type) {
   return true;
 }
 
+// printf's %.<digits>g of value, then %.<more>g when that does not read back
+// as value: what SimpleDtoa (15, 17) and SimpleFtoa (6, 9) print.
+template <class Real>
+void append_round_trip(Real value, int digits, int more, std::string& out) {
+  char buffer[40];
+  auto end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, digits).ptr;
+  Real back = 0;
+  std::from_chars(buffer, end, back);
+  if (back != value)
+    end = std::to_chars(buffer, buffer + sizeof buffer, value, std::chars_format::general, more).ptr;
+  out.append(buffer, static_cast<size_t>(end - buffer));
+}
+
 }  // namespace
+
+void append_proto_double(double value, std::string& out) {
+  append_round_trip(value, 15, 17, out);
+}
+
+void append_proto_float(float value, std::string& out) {
+  // SimpleFtoa takes the longer form when strtof reports an underflow, as
+  // it may for a subnormal value: those go to it.
+  if (value != 0 && std::fabs(value) < std::numeric_limits<float>::min())
+    out += pb::SimpleFtoa(value);
+  else
+    append_round_trip(value, 6, 9, out);
+}
 
 bool ProtoJsonPrinter::print(const pb::Message& message, std::string& out) const {
   if (well_known(message.GetDescriptor())) return false;
@@ -227,12 +255,12 @@ bool ProtoJsonPrinter::print_value(const pb::Message& message, const pb::FieldDe
       return true;
     case F::CPPTYPE_DOUBLE: {
       double v = one ? r->GetDouble(message, field) : r->GetRepeatedDouble(message, field, index);
-      if (!append_non_finite(v, out)) out += pb::SimpleDtoa(v);
+      if (!append_non_finite(v, out)) append_proto_double(v, out);
       return true;
     }
     case F::CPPTYPE_FLOAT: {
       float v = one ? r->GetFloat(message, field) : r->GetRepeatedFloat(message, field, index);
-      if (!append_non_finite(v, out)) out += pb::SimpleFtoa(v);
+      if (!append_non_finite(v, out)) append_proto_float(v, out);
       return true;
     }
     case F::CPPTYPE_ENUM: {

@@ -9,7 +9,12 @@
 // the caller to use libprotobuf's mapping instead: a set field of a
 // well-known type (google.protobuf.*, Any among them), a group, a string with
 // characters outside ASCII and U+00A0..U+05FF (the mapping escapes some format
-// characters), or invalid UTF-8.
+// characters), invalid UTF-8, or unknown fields anywhere in the message.
+//
+// One difference is left: the mapping prints fields in the order of the wire,
+// the printer in field number order. They are the same for bytes written by
+// protobuf's serializers (C++, Go, Java all write by field number), not for
+// hand-made bytes with fields out of order, such as two messages concatenated.
 
 #include <google/protobuf/message.h>
 
@@ -37,5 +42,11 @@ class ProtoJsonPrinter {
 
   bool original_names_;
 };
+
+// A finite double or float as libprotobuf's SimpleDtoa / SimpleFtoa print it
+// (printf's %.15g, or %.17g when that does not read back; %.6g and %.9g for
+// floats), without their snprintf and strtod.
+void append_proto_double(double value, std::string& out);
+void append_proto_float(float value, std::string& out);
 
 }  // namespace goka
