@@ -29,6 +29,7 @@
 
 namespace google::protobuf {
 class Descriptor;
+class Message;
 }
 
 namespace goka {
@@ -117,13 +118,18 @@ class ProtoCodec final : public Codec<std::string> {
   // dropped, as protobuf's JSON mapping does.
   std::string decode(std::string_view bytes) const override;
 
+  struct Cache;  // internal: arenas to parse on and the JSON printer (src/proto/)
+
  private:
+  std::string mapping_json(const google::protobuf::Message& message, std::string_view bytes) const;
+
   std::shared_ptr<const ProtoSchema> schema_;
   std::string message_name_;
   ProtoJsonOptions options_;
   const google::protobuf::Descriptor* type_ = nullptr;
   std::string type_url_;
   bool has_required_ = false;  // proto2 required fields somewhere in the type
+  std::shared_ptr<Cache> cache_;
 };
 
 // A generated protobuf class M (protoc --cpp_out) as its wire bytes. M's

@@ -1,14 +1,20 @@
 // ProtoCodec: wire bytes <-> proto3 canonical JSON with libprotobuf's JSON
 // mapping (util::BinaryToJsonStream / JsonToBinaryStream over the schema's
-// type resolver), and libprotobuf's parser to check the bytes.
+// type resolver), and libprotobuf's parser to check the bytes. Decoding
+// prints the parsed message with ProtoJsonPrinter (the same text, ~4x
+// cheaper) and uses the mapping for what the printer declines.
 
 #include <fmt/format.h>
+#include <google/protobuf/arena.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <mutex>
 #include <set>
+#include <vector>
 
+#include "proto/proto_json_printer.hpp"
 #include "proto/proto_schema_impl.hpp"
 
 namespace goka {
@@ -44,6 +50,50 @@ std::string status_text(const pb::util::Status& status) {
 
 }  // namespace
 
+// Arenas to parse messages of the codec's type on, reused across calls (a
+// message on an arena reset after use costs less to make and free than one
+// on the heap), and the printer.
+struct ProtoCodec::Cache {
+  const pb::Message* prototype = nullptr;
+  ProtoJsonPrinter printer;
+  std::mutex mutex;
+  std::vector<std::unique_ptr<pb::Arena>> idle;
+
+  Cache(const pb::Message* type_prototype, bool original_names)
+      : prototype(type_prototype), printer(original_names) {}
+
+  std::unique_ptr<pb::Arena> acquire() {
+    {
+      std::lock_guard lock(mutex);
+      if (!idle.empty()) {
+        auto arena = std::move(idle.back());
+        idle.pop_back();
+        return arena;
+      }
+    }
+    return std::make_unique<pb::Arena>();
+  }
+  void release(std::unique_ptr<pb::Arena> arena) {
+    arena->Reset();
+    std::lock_guard lock(mutex);
+    if (idle.size() < 64) idle.push_back(std::move(arena));
+  }
+};
+
+// Gives the arena back to the cache, whatever way the call ends.
+class ArenaLease {
+ public:
+  ArenaLease(ProtoCodec::Cache& cache) : cache_(cache), arena_(cache.acquire()) {}
+  ~ArenaLease() { cache_.release(std::move(arena_)); }
+  ArenaLease(const ArenaLease&) = delete;
+  ArenaLease& operator=(const ArenaLease&) = delete;
+  pb::Arena* get() const { return arena_.get(); }
+
+ private:
+  ProtoCodec::Cache& cache_;
+  std::unique_ptr<pb::Arena> arena_;
+};
+
 ProtoCodec::ProtoCodec(std::shared_ptr<const ProtoSchema> schema, std::string_view message_name,
                        ProtoJsonOptions options)
     : schema_(std::move(schema)), message_name_(message_name), options_(options) {
@@ -53,6 +103,8 @@ ProtoCodec::ProtoCodec(std::shared_ptr<const ProtoSchema> schema, std::string_vi
   type_url_ = schema_->impl().type_url(type_);
   std::set<const pb::Descriptor*> seen;
   has_required_ = has_required_fields(type_, seen);
+  cache_ = std::make_shared<Cache>(schema_->impl().factory->GetPrototype(type_),
+                                   options_.original_names);
 }
 
 std::string ProtoCodec::encode(const std::string& json_text) const {
@@ -86,24 +138,35 @@ std::string ProtoCodec::encode_json(std::string_view json_text) const {
 }
 
 std::string ProtoCodec::decode(std::string_view bytes) const {
-  const auto& impl = schema_->impl();
   // libprotobuf logs to stderr what makes a parse fail (a string that is not
   // UTF-8); the Error says it instead.
   pb::LogSilencer quiet;
-  std::unique_ptr<pb::Message> message(impl.factory->GetPrototype(type_)->New());
+  ArenaLease arena(*cache_);
+  pb::Message* message = cache_->prototype->New(arena.get());
   if (!message->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw Error(Errc::decode, fmt::format("bytes do not parse as protobuf {}", message_name_));
   if (has_required_ && !message->IsInitialized())
     throw Error(Errc::decode, fmt::format("protobuf {} misses required fields: {}", message_name_,
                                           message->InitializationErrorString()));
+  std::string json;
+  if (!options_.print_defaults) {
+    json.reserve(bytes.size() * 3);
+    if (cache_->printer.print(*message, json)) return json;
+    json.clear();
+  }
+  return mapping_json(*message, bytes);
+}
+
+// libprotobuf's JSON mapping of the parsed message, whose wire bytes are bytes.
+std::string ProtoCodec::mapping_json(const pb::Message& message, std::string_view bytes) const {
   // The JSON mapping renders the wire bytes as they are, a field that occurs
   // twice twice; the parsed message's bytes have each field once (the last).
   // Bytes of the parsed message's size have each field once already (a field
   // twice makes them longer), the usual case: they need not be written again.
   std::string canonical;
   std::string_view wire = bytes;
-  if (message->ByteSizeLong() != bytes.size()) {
-    canonical = message->SerializePartialAsString();
+  if (message.ByteSizeLong() != bytes.size()) {
+    canonical = message.SerializePartialAsString();
     wire = canonical;
   }
   std::string json;
@@ -114,7 +177,7 @@ std::string ProtoCodec::decode(std::string_view bytes) const {
     pb::util::JsonPrintOptions print;
     print.preserve_proto_field_names = options_.original_names;
     print.always_print_primitive_fields = options_.print_defaults;
-    status = pb::util::BinaryToJsonStream(impl.resolver.get(), type_url_, &in, &out, print);
+    status = pb::util::BinaryToJsonStream(schema_->impl().resolver.get(), type_url_, &in, &out, print);
   }
   if (!status.ok())
     throw Error(Errc::decode, fmt::format("protobuf {} cannot be written as JSON: {}",
