@@ -457,7 +457,19 @@ TEST_CASE("processor on the memory log: a revoke with unacknowledged outputs kee
     CHECK(storages.destroyed[p] >= 1);
     CHECK(storages.first_offset[p] >= records.front().offset);
   }
-  check_nothing_lost(*log, book, truth, 400);
+  // Nothing lost, but the table need not hold every processing: the second
+  // member may recover its partitions before the first member's writes to
+  // them are delivered (the drain timed out), and then counts again from an
+  // older state. That is at least once with a bounded drain, as in Goka.
+  CHECK(book.distinct() == 400u);
+  auto table = table_topic(*log);
+  std::lock_guard book_lock(book.mutex);
+  for (const auto& [key, count] : truth) {
+    INFO(key);
+    CHECK(book.per_key[key] >= count);
+    CHECK(table[key] >= count);
+    CHECK(table[key] <= book.per_key[key]);
+  }
 }
 
 TEST_CASE("processor on the memory log: shutdown drains every partition under one deadline",
