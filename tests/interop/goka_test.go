@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lovoo/goka"
+	"github.com/lovoo/goka/storage"
 )
 
 // jsonCodec is the JSON codec a Go Goka service would write: encoding/json
@@ -124,6 +125,31 @@ func emitAll(t *testing.T, topic string, codec goka.Codec, keys []string, values
 
 // waitReady waits until a Go processor runs all its partitions (its Get is
 // not safe before) or fails the test when it stops first.
+// startProcessor runs a Go Goka processor of graph (topics checked by
+// metadata only, the embedded broker never answers CreateTopics) and returns
+// once it is ready; done receives Run's end (put it back after reading),
+// stop ends it and reports its error.
+func startProcessor(t *testing.T, graph *goka.GroupGraph, store storage.Builder) (*goka.Processor, chan error, func()) {
+	t.Helper()
+	proc, err := goka.NewProcessor(brokers, graph,
+		goka.WithTopicManagerBuilder(metadataTopicManagerBuilder),
+		goka.WithStorageBuilder(store))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- proc.Run(ctx) }()
+	stop := func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Go processor: %v", err)
+		}
+	}
+	waitReady(t, proc, done)
+	return proc, done, stop
+}
+
 func waitReady(t *testing.T, proc *goka.Processor, done chan error) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

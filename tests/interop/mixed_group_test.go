@@ -1,8 +1,6 @@
 package interop
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -47,22 +45,8 @@ func TestMixedGroupFailsClearly(t *testing.T) {
 			ctx.SetValue(n + 1)
 		}),
 		goka.Persist(new(codec.Int64)))
-	proc, err := goka.NewProcessor(brokers, graph,
-		goka.WithTopicManagerBuilder(metadataTopicManagerBuilder),
-		goka.WithStorageBuilder(storage.MemoryBuilder()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Go processor: %v", err)
-		}
-	}()
-	waitReady(t, proc, done)
+	proc, _, stop := startProcessor(t, graph, storage.MemoryBuilder())
+	defer stop()
 	deadline := time.Now().Add(60 * time.Second)
 	for !allCounted(proc, 20, 10) {
 		if time.Now().After(deadline) {

@@ -1,9 +1,7 @@
 package interop
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -236,22 +234,8 @@ func runProtoProcessor(t *testing.T, s *protoSchema, group, input string) map[st
 			ctx.SetValue(merged)
 		}),
 		goka.Persist(codec))
-	proc, err := goka.NewProcessor(brokers, graph,
-		goka.WithTopicManagerBuilder(metadataTopicManagerBuilder),
-		goka.WithStorageBuilder(storage.DefaultBuilder(t.TempDir())))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Go processor: %v", err)
-		}
-	}()
-	waitReady(t, proc, done)
+	proc, done, stop := startProcessor(t, graph, storage.DefaultBuilder(t.TempDir()))
+	defer stop()
 	deadline := time.Now().Add(90 * time.Second)
 	for !protoProcessorHolds(proc, want) {
 		if time.Now().After(deadline) {

@@ -1,9 +1,7 @@
 package interop
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -74,22 +72,8 @@ func (g *sumGroup) run(t *testing.T) {
 	}
 	emitAll(t, g.input, new(codec.Int64), keys, values)
 
-	proc, err := goka.NewProcessor(brokers, g.graph(),
-		goka.WithTopicManagerBuilder(metadataTopicManagerBuilder),
-		goka.WithStorageBuilder(storage.DefaultBuilder(g.storageDir)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- proc.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("Go processor: %v", err)
-		}
-	}()
-	waitReady(t, proc, done)
+	proc, done, stop := startProcessor(t, g.graph(), storage.DefaultBuilder(g.storageDir))
+	defer stop()
 	deadline := time.Now().Add(90 * time.Second)
 	for !g.processorHolds(proc) {
 		if time.Now().After(deadline) {
