@@ -46,6 +46,8 @@ struct CommitTracker::State {
   std::optional<Error> error;
   std::atomic<bool> failed{false};  // error is set: read without the mutex by error()
   std::size_t deliveries = 0;
+  uint64_t begun = 0;     // messages begun
+  uint64_t completed = 0; // of which complete (popped from messages)
   bool closed = false;  // the tracker is gone (deferred completions may outlive it)
 
   ErrorContext context_of(const Message& m, std::string detail = {}) const {
@@ -59,6 +61,7 @@ struct CommitTracker::State {
     while (!messages.empty() && messages.front().complete()) {
       messages.front().topic_state->committable = messages.front().offset + 1;
       messages.pop_front();
+      ++completed;
     }
   }
 
@@ -144,6 +147,7 @@ CommitTracker::Message* CommitTracker::begin(const std::string& topic, int64_t o
   }
   it->second.last_begun = offset;
   Message& m = state_->messages.emplace_back();
+  ++state_->begun;
   m.state = state_.get();
   m.topic = &it->first;
   m.topic_state = &it->second;
@@ -253,6 +257,17 @@ std::size_t CommitTracker::deliveries() const {
 bool CommitTracker::wait(std::chrono::milliseconds timeout) const {
   std::unique_lock lock(state_->mutex);
   return state_->changed.wait_for(lock, timeout, [this] { return state_->settled(); });
+}
+
+uint64_t CommitTracker::mark() const {
+  std::lock_guard lock(state_->mutex);
+  return state_->begun;
+}
+
+bool CommitTracker::wait_through(uint64_t mark, std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(state_->mutex);
+  return state_->changed.wait_for(
+      lock, timeout, [this, mark] { return state_->error || state_->completed >= mark; });
 }
 
 }  // namespace goka::core

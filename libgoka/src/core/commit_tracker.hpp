@@ -114,6 +114,14 @@ class CommitTracker {
   // Returns false when timeout passed first.
   bool wait(std::chrono::milliseconds timeout) const;
 
+  // How many messages were begun so far: a mark that wait_through() waits
+  // for, while later messages go on (exactly once: the messages of one
+  // transaction, while the next one's are processed).
+  uint64_t mark() const;
+  // Waits until every message begun before mark is complete, or the
+  // tracker failed. Returns false when timeout passed first.
+  bool wait_through(uint64_t mark, std::chrono::milliseconds timeout) const;
+
   struct State;  // shared with deferred completions (internal)
 
  private:

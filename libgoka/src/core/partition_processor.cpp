@@ -42,6 +42,11 @@ class PartitionProcessor::MessageContext final : public Context {
   std::optional<std::string> value() const override {
     require_table("value");
     if (auto it = pp_.overlay_.find(key_); it != pp_.overlay_.end()) return it->second;
+    if (pp_.has_sealed_.load(std::memory_order_acquire)) {
+      // A key not sealed keeps its stored value while apply_sealed() runs.
+      std::lock_guard lock(pp_.storage_mutex_);
+      if (auto it = pp_.sealed_.find(key_); it != pp_.sealed_.end()) return it->second;
+    }
     return pp_.table_->get(key_);
   }
 
@@ -235,6 +240,37 @@ void PartitionProcessor::flush() {
   if (table_offset_ > stored_offset_) batch.set_offset(table_offset_);
   table_->apply(batch);
   overlay_.clear();
+  stored_offset_ = table_offset_;
+}
+
+void PartitionProcessor::seal_overlay() {
+  if (overlay_.empty()) return;
+  std::lock_guard lock(storage_mutex_);
+  if (sealed_.empty()) {
+    sealed_.swap(overlay_);
+  } else {
+    for (auto& [key, value] : overlay_) sealed_.insert_or_assign(key, std::move(value));
+    overlay_.clear();
+  }
+  has_sealed_.store(true, std::memory_order_release);
+}
+
+void PartitionProcessor::apply_sealed() {
+  if (table_ == nullptr) return;
+  std::lock_guard lock(storage_mutex_);
+  if (sealed_.empty() && stored_offset_ >= table_offset_) return;
+  WriteBatch batch;
+  for (const auto& [key, value] : sealed_) {
+    if (value) {
+      batch.put(key, *value);
+    } else {
+      batch.erase(key);
+    }
+  }
+  if (table_offset_ > stored_offset_) batch.set_offset(table_offset_);
+  table_->apply(batch);
+  sealed_.clear();
+  has_sealed_.store(false, std::memory_order_release);
   stored_offset_ = table_offset_;
 }
 

@@ -45,6 +45,7 @@
 // in_flight() and deliveries() may be called from any thread. The storages
 // may be read from any thread (Storage's contract) while it runs.
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -142,6 +143,26 @@ class PartitionProcessor {
   // The newest acknowledged table offset (-1: none), stored or not yet.
   int64_t table_offset() const;
 
+  // Exactly once, with batch_writes: the overlay of the transaction being
+  // committed is sealed, while the messages after it (the next
+  // transaction's) write a new overlay. Reads see the new overlay, then the
+  // sealed one, then the storage.
+  //
+  // seal_overlay() makes the current overlay the sealed one (merging it
+  // into a sealed overlay not applied yet). REQUIRES: as flush().
+  void seal_overlay();
+  // Writes the sealed overlay and the newest acknowledged table offset to
+  // the table storage as one batch, and drops the sealed overlay; the
+  // current overlay stays. Any thread; not concurrent with seal_overlay().
+  // REQUIRES: every record acknowledged so far belongs to the sealed
+  // overlay's transaction (the next one's are not produced yet).
+  void apply_sealed();
+  // See CommitTracker::mark() and wait_through().
+  uint64_t mark() const { return tracker_.mark(); }
+  bool wait_through(uint64_t mark, std::chrono::milliseconds timeout) const {
+    return tracker_.wait_through(mark, timeout);
+  }
+
   // Per topic, the offset to commit (see CommitTracker::committable()).
   std::map<std::string, int64_t> committable() const { return tracker_.committable(); }
   // The first failure, if any.
@@ -180,6 +201,10 @@ class PartitionProcessor {
   // Key -> value (std::nullopt: deleted) written and not flushed yet;
   // processing thread (see flush()).
   std::unordered_map<std::string, std::optional<std::string>> overlay_;
+  // The sealed overlay (see seal_overlay()); guarded by storage_mutex_.
+  // has_sealed_: it may be non-empty (reads skip the mutex otherwise).
+  std::unordered_map<std::string, std::optional<std::string>> sealed_;
+  std::atomic<bool> has_sealed_{false};
 
   // Serialises the writes of the group table storage: set/erase by the
   // processing thread, set_offset by the producer's thread.

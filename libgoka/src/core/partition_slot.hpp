@@ -23,6 +23,7 @@
 #include <memory>
 #include <string>
 
+#include "core/output_gate.hpp"
 #include "core/partition_processor.hpp"
 #include "goka/record.hpp"
 #include "goka/state.hpp"
@@ -42,9 +43,16 @@ struct PartitionSlot {
   // joined table. Shared only with the recovery views writing into them.
   const std::shared_ptr<Storage> table;
   const std::map<std::string, std::shared_ptr<Storage>> joins;
+  // Exactly once: the partition's way to the producer (its processor's
+  // producer), set with the processor and kept when it is replaced.
+  std::unique_ptr<OutputGate::Lane> lane;
   // Set by the run thread once the tables are recovered; then used by the
   // pool's tasks of this partition.
   std::unique_ptr<PartitionProcessor> processor;
+  // Exactly once: processor->mark() at the cut of the transaction being
+  // committed; written by the partition's task at the cut, read by the run
+  // thread once every partition passed it.
+  uint64_t cut_mark = 0;
 
   // Processor mutex.
   TableState state = TableState::recovering;

@@ -11,6 +11,7 @@
 
 #include "core/backend.hpp"
 #include "core/log.hpp"
+#include "core/output_gate.hpp"
 #include "core/partition_processor.hpp"
 #include "core/partition_slot.hpp"
 #include "core/processor_stats.hpp"
@@ -105,6 +106,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
 
  private:
   void prepare_topics();
+  void prepare_outputs();
   void start_lookups();
   void loop();
   void start_recovered();
@@ -114,9 +116,25 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   void commit(bool final);
   bool exactly_once() const { return options_.guarantee == Guarantee::exactly_once; }
   std::unique_ptr<core::PartitionProcessor> make_processor(PartitionSlot& slot);
+  // Exactly once (see "Transactions" below).
+  // A transaction being committed: the partitions running at its cut,
+  // how many of them have not passed it yet (their tasks), when it was cut
+  // and by when it must be settled.
+  struct Cut {
+    int64_t epoch = 0;
+    std::vector<int32_t> running;
+    std::shared_ptr<std::atomic<size_t>> left;
+    Clock::time_point at, deadline, passed{}, settled{};
+  };
+  enum class Settled { pending, yes, failed };
+  void open_transaction();
+  void start_cut();
+  bool advance_cut(bool block);
+  Settled settle(const Cut& cut, bool block);
+  void finish_cut(const std::vector<core::TopicPartition>& offsets);
+  void abort_transaction(bool aborted);
   void end_transaction();
-  bool collect_offsets(const std::vector<int32_t>& running,
-                       std::vector<core::TopicPartition>& offsets);
+  void pace_transactions(Clock::time_point& last_cut);
   void rewind(const std::vector<int32_t>& partitions);
   void drain(const std::set<int32_t>& numbers);
   void prune_retired();
@@ -154,6 +172,14 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   // task saw the cluster fail a record of the open transaction.
   std::unique_ptr<core::Transaction> transaction_;
   std::atomic<bool> abort_requested_{false};
+  // Exactly once, run thread: holds back the outputs of the next
+  // transaction while one commits; the transaction that records dispatched
+  // now belong to; the transaction being committed, if any, and whether
+  // records were dispatched since its cut.
+  std::unique_ptr<core::OutputGate> gate_;
+  int64_t epoch_ = 0;
+  std::unique_ptr<Cut> cut_;
+  bool next_dispatched_ = false;
 
   mutable std::mutex mutex_;  // guards joined_, slots_ and what PartitionSlot says
   bool joined_ = false;
@@ -241,6 +267,17 @@ void Processor::Impl::prepare_topics() {
   if (auto loop = graph_.loop_topic()) topics.ensure_stream(*loop, partition_count_);
   consumed_ = graph_.input_topics();
   if (auto loop = graph_.loop_topic()) consumed_.push_back(*loop);
+}
+
+// The producer learns the partitions of every topic it writes before the
+// first record: a record of a topic still unknown waits for its metadata
+// (hundreds of ms on a real cluster), and under exactly once the whole
+// first transaction waits with it.
+void Processor::Impl::prepare_outputs() {
+  std::vector<std::string> topics = graph_.outputs();
+  if (auto table = graph_.table_topic()) topics.push_back(*table);
+  if (auto loop = graph_.loop_topic()) topics.push_back(*loop);
+  for (const auto& topic : topics) producer_->prepare(topic);
 }
 
 void Processor::Impl::start_lookups() {
@@ -333,6 +370,10 @@ std::unique_ptr<core::PartitionProcessor> Processor::Impl::make_processor(Partit
     return lookups_.at(table)->get(key);
   };
   config.producer = producer_.get();
+  if (exactly_once()) {
+    if (!slot.lane) slot.lane = gate_->lane(epoch_);
+    config.producer = slot.lane.get();
+  }
   config.partition_count = [this](const std::string& topic) {
     return TopicManager(backend_).partitions(topic);
   };
@@ -377,9 +418,11 @@ void Processor::Impl::drain(const std::set<int32_t>& numbers) {
   for (int32_t p : numbers) {
     auto it = slots_.find(p);
     if (it == slots_.end() || !it->second->processor) continue;
+    // Exactly once: the transaction waits for them (records held back for
+    // the next one are only produced once the one being committed is).
+    if (exactly_once()) continue;
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     it->second->processor->drain(std::max(left, std::chrono::milliseconds(0)));
-    if (exactly_once()) continue;  // the overlay waits for the transaction
     try {
       it->second->processor->flush();
     } catch (const Error& e) {
@@ -452,7 +495,13 @@ void Processor::Impl::dispatch(std::vector<Record>& records) {
     }
   }
   records.clear();
-  if (exactly_once() && !batches.empty()) transaction_->ensure_open();
+  if (exactly_once() && !batches.empty()) {
+    if (cut_) {
+      next_dispatched_ = true;  // held back until the cut transaction commits
+    } else {
+      open_transaction();
+    }
+  }
   for (auto& [p, batch] : batches) {
     PartitionSlot* slot = slots_.at(p).get();
     slot->queued.fetch_add(static_cast<int64_t>(batch->size()), std::memory_order_relaxed);
@@ -547,69 +596,110 @@ void Processor::Impl::commit(bool final) {
   for (const auto& tp : offsets) slots_.at(tp.partition)->committed[tp.topic] = tp.offset;
 }
 
-// Exactly once: ends the open transaction. Waits until every running
-// partition's tasks are idle and its outputs and deferred completions done
-// (bounded by the client timeout), then commits the outputs with the input
-// offsets and applies the overlays to local storage; or, when something
-// failed, aborts, drops the overlays and rewinds to the committed offsets.
-void Processor::Impl::end_transaction() {
-  std::vector<int32_t> running;
-  for (auto& [p, slot] : slots_) {
-    if (slot->processor) running.push_back(p);
-  }
-  auto t0 = Clock::now();
-  for (int32_t p : running) pool_->wait_idle(p);
-  auto t1 = Clock::now();
-  std::vector<core::TopicPartition> offsets;
-  bool requested = abort_requested_.exchange(false);
-  bool ok = collect_offsets(running, offsets) && !requested;
-  auto t2 = Clock::now();
-  if (ok && transaction_->commit(offsets, *consumer_)) {
-    auto t3 = Clock::now();
-    std::lock_guard lock(mutex_);
-    for (int32_t p : running) {
-      try {
-        slots_.at(p)->processor->flush();  // overlay and table offset, one batch
-      } catch (const Error& e) {
-        fail(e);
-      }
-    }
-    for (const auto& tp : offsets) slots_.at(tp.partition)->committed[tp.topic] = tp.offset;
-    if (offsets.empty()) return;
-    auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
-    log(LogLevel::debug,
-        core::event_prefix(graph_.group(), "", -1) +
-            fmt::format("transaction committed: callbacks done {:.1f} ms, outputs acknowledged "
-                        "{:.1f} ms, commit {:.1f} ms, storage {:.1f} ms",
-                        ms(t1 - t0), ms(t2 - t1), ms(t3 - t2), ms(Clock::now() - t3)));
-    return;
-  }
-  if (ok) {
-    log(LogLevel::warning, core::event_prefix(graph_.group(), "", -1) +
-                               "transaction aborted; processing again from the committed offsets");
-  } else {
-    transaction_->abort();
-  }
-  rewind(running);
+// Transactions (exactly once). Records dispatched belong to transaction
+// epoch_. Every commit_interval the run thread cuts the open transaction:
+// a task queued behind every running partition's records seals its overlay,
+// marks its tracker and moves its lane to the next epoch. While the cut
+// transaction settles (its outputs acknowledged, its deferred completions
+// done) and commits, the run thread goes on polling and the callbacks go on
+// processing: their outputs are held back by the gate and their writes go
+// to a new overlay. Once committed, the sealed overlays are applied to
+// local storage with the table offsets, the next transaction begins and the
+// gate lets the held records through. When the cut transaction aborts, the
+// next one is dropped with it and every partition rewinds to its committed
+// offsets.
+
+// Begins a transaction for the records of epoch_ unless one is open.
+void Processor::Impl::open_transaction() {
+  if (transaction_->open()) return;
+  transaction_->ensure_open();
+  gate_->open(epoch_);
 }
 
-// Whether every running partition settled without an abortable failure;
-// appends the offsets to commit. A callback's failure or deferred
-// completions past the bound fail the processor.
-bool Processor::Impl::collect_offsets(const std::vector<int32_t>& running,
-                                      std::vector<core::TopicPartition>& offsets) {
-  bool ok = true;
-  auto deadline = Clock::now() + backend_->timeout();
-  for (int32_t p : running) {
-    PartitionSlot& slot = *slots_.at(p);
-    // In slices: a producer fenced meanwhile never acknowledges its records.
-    bool settled = false;
-    while (!settled && Clock::now() < deadline) {
-      transaction_->check_producer();
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      settled = slot.processor->drain(std::clamp(left, std::chrono::milliseconds(0),
-                                                 std::chrono::milliseconds(100)));
+// Cuts the open transaction (none open: nothing to commit).
+// REQUIRES: no transaction being committed.
+void Processor::Impl::start_cut() {
+  if (!transaction_->open()) return;
+  auto cut = std::make_unique<Cut>();
+  cut->epoch = epoch_;
+  cut->at = Clock::now();
+  cut->deadline = cut->at + backend_->timeout();
+  for (auto& [p, slot] : slots_) {
+    if (slot->processor) cut->running.push_back(p);
+  }
+  cut->left = std::make_shared<std::atomic<size_t>>(cut->running.size());
+  ++epoch_;
+  for (int32_t p : cut->running) {
+    PartitionSlot* slot = slots_.at(p).get();
+    // Behind the partition's records so far; the slot outlives its tasks.
+    pool_->post(p, [slot, left = cut->left, next = epoch_] {
+      slot->processor->seal_overlay();
+      slot->cut_mark = slot->processor->mark();
+      slot->lane->set_epoch(next);
+      left->fetch_sub(1, std::memory_order_acq_rel);
+    });
+  }
+  next_dispatched_ = false;
+  cut_ = std::move(cut);
+}
+
+// Moves the cut transaction on: once every running partition passed the cut
+// and settled, commits it; when something failed, aborts it (and the
+// next). block: waits for that (bounded by the client timeout). Returns
+// whether the cut transaction is done (committed or aborted).
+bool Processor::Impl::advance_cut(bool block) {
+  Cut& cut = *cut_;
+  transaction_->check_producer();
+  if (cut.left->load(std::memory_order_acquire) > 0) {
+    if (!block && Clock::now() < cut.deadline) return false;
+    for (int32_t p : cut.running) pool_->wait_idle(p);
+  }
+  if (cut.passed == Clock::time_point{}) cut.passed = Clock::now();
+  Settled settled = settle(cut, block);
+  if (settled == Settled::pending) return false;
+  std::vector<core::TopicPartition> offsets;
+  cut.settled = Clock::now();
+  if (settled == Settled::yes) {
+    for (int32_t p : cut.running) {
+      PartitionSlot& slot = *slots_.at(p);
+      // Messages after the cut may be complete too (no outputs, no writes):
+      // committing them with this transaction is exact.
+      for (const auto& [topic, next] : slot.processor->committable()) {
+        auto done = slot.committed.find(topic);
+        if (done == slot.committed.end() || next > done->second) offsets.push_back({topic, p, next});
+      }
     }
+  }
+  if (abort_requested_.exchange(false) || settled == Settled::failed) {
+    abort_transaction(false);
+    return true;
+  }
+  if (!transaction_->commit(offsets, *consumer_)) {
+    log(LogLevel::warning, core::event_prefix(graph_.group(), "", -1) +
+                               "transaction aborted; processing again from the committed offsets");
+    abort_transaction(true);
+    return true;
+  }
+  finish_cut(offsets);
+  return true;
+}
+
+// Whether every partition of cut settled: all its messages up to the cut
+// complete, without an abortable failure. A callback's failure or deferred
+// completions past the bound fail the processor.
+Processor::Impl::Settled Processor::Impl::settle(const Cut& cut, bool block) {
+  for (int32_t p : cut.running) {
+    PartitionSlot& slot = *slots_.at(p);
+    bool settled = slot.processor->wait_through(slot.cut_mark, std::chrono::milliseconds(0));
+    // In slices: a producer fenced meanwhile never acknowledges its records.
+    while (!settled && block && Clock::now() < cut.deadline) {
+      transaction_->check_producer();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(cut.deadline - Clock::now());
+      settled = slot.processor->wait_through(
+          slot.cut_mark,
+          std::clamp(left, std::chrono::milliseconds(0), std::chrono::milliseconds(100)));
+    }
+    if (!settled && Clock::now() < cut.deadline) return Settled::pending;
     if (!settled) {
       transaction_->check_producer();
       fail(Error(Errc::timeout,
@@ -617,20 +707,95 @@ bool Processor::Impl::collect_offsets(const std::vector<int32_t>& running,
                              "aborted",
                              backend_->timeout().count()),
                  {.partition = p, .detail = "group " + graph_.group()}));
-      ok = false;
-      continue;
+      return Settled::failed;
     }
     if (auto e = slot.processor->error()) {
       if (!abortable(*e)) fail(*e);
-      ok = false;
-      continue;
-    }
-    for (const auto& [topic, next] : slot.processor->committable()) {
-      auto done = slot.committed.find(topic);
-      if (done == slot.committed.end() || next > done->second) offsets.push_back({topic, p, next});
+      return Settled::failed;
     }
   }
-  return ok;
+  return Settled::yes;
+}
+
+// After the cut transaction committed: its overlays and table offsets go to
+// local storage, then the next transaction begins and its held records go.
+void Processor::Impl::finish_cut(const std::vector<core::TopicPartition>& offsets) {
+  const Cut& cut = *cut_;
+  auto committed = Clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    for (int32_t p : cut.running) {
+      try {
+        slots_.at(p)->processor->apply_sealed();  // overlay and table offset, one batch
+      } catch (const Error& e) {
+        fail(e);
+      }
+    }
+    for (const auto& tp : offsets) slots_.at(tp.partition)->committed[tp.topic] = tp.offset;
+  }
+  auto ms = [](auto d) { return std::chrono::duration<double, std::milli>(d).count(); };
+  if (!offsets.empty()) {
+    log(LogLevel::debug,
+        core::event_prefix(graph_.group(), "", -1) +
+            fmt::format("transaction committed: partitions at the cut {:.1f} ms, outputs "
+                        "acknowledged {:.1f} ms, commit {:.1f} ms, storage {:.1f} ms; {} records "
+                        "of the next one held back meanwhile",
+                        ms(cut.passed - cut.at), ms(cut.settled - cut.passed),
+                        ms(committed - cut.settled), ms(Clock::now() - committed),
+                        gate_->held()));
+  }
+  cut_.reset();
+  if (next_dispatched_) open_transaction();
+}
+
+// Aborts the open transaction (aborted: it already was) and the one after
+// it, whose records are held back: every partition rewinds to its
+// committed offsets.
+void Processor::Impl::abort_transaction(bool aborted) {
+  if (!aborted) transaction_->abort();
+  std::vector<int32_t> running;
+  for (auto& [p, slot] : slots_) {
+    if (slot->processor) running.push_back(p);
+  }
+  for (int32_t p : running) pool_->wait_idle(p);  // no task produces any more
+  gate_->fail_held(Error(Errc::kafka, "transaction aborted before this record's one began",
+                         {.detail = "group " + graph_.group()}));
+  gate_->close();
+  for (int32_t p : running) slots_.at(p)->lane->set_epoch(epoch_);
+  cut_.reset();
+  rewind(running);
+}
+
+// Ends the open transaction, and the one being committed first: waits (up
+// to the client timeout each) until they commit or abort.
+void Processor::Impl::end_transaction() {
+  if (cut_) advance_cut(true);
+  start_cut();
+  if (cut_) {
+    advance_cut(true);
+  } else if (abort_requested_.exchange(false)) {
+    abort_transaction(false);
+  }
+}
+
+// Called by the run loop between polls.
+void Processor::Impl::pace_transactions(Clock::time_point& last_cut) {
+  if (abort_requested_) {
+    end_transaction();
+    prune_retired();
+    last_cut = Clock::now();
+    return;
+  }
+  if (cut_) {
+    // Records held back are bounded as the pool's queues are.
+    size_t bound = options_.max_buffered * std::max<size_t>(cut_->running.size(), 1);
+    if (!advance_cut(gate_->held() > bound)) return;
+    prune_retired();
+  }
+  if (Clock::now() - last_cut >= options_.commit_interval) {
+    start_cut();
+    last_cut = Clock::now();
+  }
 }
 
 // After an abort: fresh partition processors (their overlays dropped, table
@@ -669,14 +834,17 @@ void Processor::Impl::loop() {
   std::vector<Record> records;
   auto last_commit = Clock::now();
   while (!stopping_) {
-    consumer_->poll(records, std::chrono::milliseconds(50));
+    // While a transaction commits, its progress is checked between polls.
+    consumer_->poll(records, std::chrono::milliseconds(cut_ ? 5 : 50));
     dispatch(records);
     start_recovered();
     check_backpressure();
     for (auto& [table, view] : lookups_) {
       if (auto e = view->error()) fail(*e);
     }
-    if (Clock::now() - last_commit >= options_.commit_interval || abort_requested_) {
+    if (exactly_once()) {
+      pace_transactions(last_commit);
+    } else if (Clock::now() - last_commit >= options_.commit_interval) {
       commit(false);
       prune_retired();
       last_commit = Clock::now();
@@ -697,6 +865,10 @@ void Processor::Impl::leave() {
   }
   recovery_.reset();
   pool_.reset();
+  if (gate_) {
+    gate_->fail_held(Error(Errc::runtime, "processor stopped before its transaction began",
+                           {.detail = "group " + graph_.group()}));
+  }
   producer_.reset();  // after it, no acknowledgement can reach a retired slot
   for (auto& slot : retired_) {
     try {
@@ -724,11 +896,13 @@ void Processor::Impl::run() {
                               "exactly once, transactional.id " + id);
       producer_ = backend_->transactional_producer(*this, id);
       auto transaction = std::make_unique<core::Transaction>(*producer_, graph_.group());
+      gate_ = std::make_unique<core::OutputGate>(*producer_, *this);
       std::lock_guard lock(mutex_);  // stats() reads it
       transaction_ = std::move(transaction);
     } else {
       producer_ = backend_->producer(*this);
     }
+    prepare_outputs();
     consumer_ = backend_->group_consumer(graph_.group(), start_policy(), *this);
     consumer_->subscribe(consumed_);
     loop();
