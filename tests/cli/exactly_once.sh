@@ -51,20 +51,22 @@ output_stats() {
     -f '%k %s\n' | awk '{n++; if (!seen[$0]++) d++} END{print n+0, d+0}'
 }
 # run_killed GROUP FLAGS...: the count of `in` with outputs, killed -9 three
-# times mid-run, then run to the end. A kill lands 0.3 s after the partitions
-# started processing (at least once is through all 200,000 within a second or
-# two here: a kill timed by committed offsets can come after the end).
+# times mid-run, then run to the end. A kill lands as soon as the run
+# committed something (a status poll, so some 100 ms later): neither 0.3 s
+# after "recovered, processing" (the first records may take a second to
+# arrive) nor a fixed time after the first commit (exactly once may be
+# through all 200,000 within a second here).
 run_killed() {
-  local g=$1 k i
+  local g=$1 k i before
   shift
   for i in 1 2 3; do
+    before=$(committed "$g")
     "$CLI" -v run-group "$g" -i in --codec bytes --op count --table-codec int64 -o "$g-out" \
       --storage "$WORK/st-$g" "$@" 2>"$WORK/$g.err" &
     k=$!
     PIDS+=($k)
-    await "grep -q 'recovered, processing' '$WORK/$g.err' || ! kill -0 $k 2>/dev/null" 120 ||
-      fail "group $g never started processing"
-    sleep 0.3 # the kill's moment, not a synchronisation
+    await "[ \$(committed '$g') -gt $before ] || ! kill -0 $k 2>/dev/null" 120 ||
+      fail "group $g never committed"
     kill -9 $k 2>/dev/null || fail "group $g ended before the kill: $(tail -3 "$WORK/$g.err")"
     wait $k 2>/dev/null || true
   done
@@ -97,9 +99,12 @@ echo "at least once through kill -9: $records records ($distinct distinct), coun
   fail "at least once through kill -9 passed every exactly-once check"
 
 # --- the broker unresponsive for 5 s mid-run: no duplicate, processing resumes.
-M=40000
-awk -v n=$M 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%20, i}' |
+# Enough inputs that the outage lands mid-run (40,000 may all be committed
+# within a second).
+MO=400000
+awk -v n=$MO 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%20, i}' |
   "$CLI" -q emit ob --input kv --codec string
+M=40000
 "$CLI" -v run-group ob -i ob --codec bytes --op count --table-codec int64 -o ob-out \
   --storage "$WORK/st-ob" --exactly-once --until-idle 3 --serve 127.0.0.1:0 2>"$WORK/ob.err" &
 ob=$!
@@ -116,8 +121,8 @@ await "! kill -0 $ob 2>/dev/null" 300 || fail "group ob did not finish after the
 rc=0
 wait $ob || rc=$?
 same "$rc" "0" "exit of the group through the outage ($(tail -3 "$WORK/ob.err"))"
-same "$(output_stats ob-out)" "$M $M" "records and distinct records through the outage"
-same "$(counts ob-table)" "20 $M $((M / 20))" "counts through the outage"
+same "$(output_stats ob-out)" "$MO $MO" "records and distinct records through the outage"
+same "$(counts ob-table)" "20 $MO $((MO / 20))" "counts through the outage"
 
 # --- a second instance while the first is stalled: the first is fenced.
 awk -v n=$M 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%20, i}' |

@@ -162,6 +162,8 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
 
   std::vector<std::string> consumed_;  // input topics and the loop topic
   int32_t partition_count_ = 0;        // of the co-partitioned topics
+  std::mutex counts_mutex_;                          // guards partition_counts_
+  std::map<std::string, int32_t> partition_counts_;  // of the topics written
   std::map<std::string, std::unique_ptr<View>, std::less<>> lookups_;  // mutex_ to change
 
   // Declared before the slots: destroyed after them.
@@ -269,15 +271,26 @@ void Processor::Impl::prepare_topics() {
   if (auto loop = graph_.loop_topic()) consumed_.push_back(*loop);
 }
 
-// The producer learns the partitions of every topic it writes before the
-// first record: a record of a topic still unknown waits for its metadata
-// (hundreds of ms on a real cluster), and under exactly once the whole
-// first transaction waits with it.
+// Before the first record, the partition counts of the topics written are
+// learnt once (instead of once per partition processor: a metadata request
+// each, which delayed the first outputs by up to a second), and the producer
+// learns their partitions (a record of a topic it does not know yet waits
+// for its metadata: hundreds of ms on a real cluster, and under exactly once
+// the whole first transaction waits with it). A topic missing now is left
+// to the partition processors (which fail naming it).
 void Processor::Impl::prepare_outputs() {
   std::vector<std::string> topics = graph_.outputs();
   if (auto table = graph_.table_topic()) topics.push_back(*table);
   if (auto loop = graph_.loop_topic()) topics.push_back(*loop);
-  for (const auto& topic : topics) producer_->prepare(topic);
+  for (const auto& topic : topics) {
+    std::optional<int32_t> count = backend_->admin().partitions(topic);
+    if (!count) continue;
+    {
+      std::lock_guard lock(counts_mutex_);
+      partition_counts_[topic] = *count;
+    }
+    producer_->prepare(topic);
+  }
 }
 
 void Processor::Impl::start_lookups() {
@@ -375,6 +388,10 @@ std::unique_ptr<core::PartitionProcessor> Processor::Impl::make_processor(Partit
     config.producer = slot.lane.get();
   }
   config.partition_count = [this](const std::string& topic) {
+    {
+      std::lock_guard lock(counts_mutex_);
+      if (auto it = partition_counts_.find(topic); it != partition_counts_.end()) return it->second;
+    }
     return TopicManager(backend_).partitions(topic);
   };
   // The overlay: written to storage after each batch (at least once) or
