@@ -6,6 +6,8 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -22,6 +24,7 @@
 #include "goka/error.hpp"
 #include "goka/graph.hpp"
 #include "goka/processor.hpp"
+#include "goka/topic_manager.hpp"
 
 namespace goka::cli {
 namespace {
@@ -127,13 +130,44 @@ ProcessorOptions processor_options(const RunGroupOptions& opts, const GlobalOpti
   return options;
 }
 
+// Whether the partitions of the consumed topics that this instance does not
+// hold are done too: committed up to their high watermark (with nothing
+// committed, nothing to read, or --start latest). Another instance may hold
+// them, or a member that died and holds them until its session times out,
+// after which this instance gets them: either way the group is not idle.
+// Asks the cluster only for partitions held elsewhere.
+bool others_done(TopicManager& topics, const RunGroupOptions& opts, const ProcessorStats& stats,
+                 const std::vector<std::string>& consumed) {
+  std::set<int32_t> held;
+  for (const auto& part : stats.partitions) held.insert(part.partition);
+  for (const auto& topic : consumed) {
+    std::vector<int64_t> committed;
+    for (int32_t p = 0, n = topics.partitions(topic); p < n; ++p) {
+      if (held.contains(p)) continue;
+      if (committed.empty()) committed = topics.committed(opts.group, topic);
+      int64_t offset = p < static_cast<int32_t>(committed.size())
+                           ? committed[static_cast<size_t>(p)]
+                           : -1;
+      Watermarks w = topics.watermarks(topic, p);
+      bool done = offset >= 0 ? offset >= w.high : opts.start == "latest" || w.low >= w.high;
+      if (!done) return false;
+    }
+  }
+  return true;
+}
+
 // Watches a running processor from the command's thread until done is set
-// (the processor ended), SIGINT/SIGTERM, or --until-idle seconds of idleness.
+// (the processor ended), SIGINT/SIGTERM, or --until-idle seconds during
+// which the whole group was idle: nothing processed here, every partition
+// here caught up, and every other partition of the inputs committed to its
+// end.
 void supervise(const Processor& processor, const RunGroupOptions& opts,
-               const std::vector<std::string>& consumed, const std::atomic<bool>& done) {
+               const GlobalOptions& global, const std::vector<std::string>& consumed,
+               const std::atomic<bool>& done) {
   auto idle_since = std::chrono::steady_clock::now();
   int64_t last_processed = -1;
   bool was_recovered = false;
+  std::optional<TopicManager> topics;
   while (!done) {
     if (wait_for_interrupt(std::chrono::milliseconds(200))) return;
     if (!was_recovered && processor.recovered()) {
@@ -145,7 +179,17 @@ void supervise(const Processor& processor, const RunGroupOptions& opts,
     int64_t processed = 0;
     for (const auto& p : stats.partitions) processed += p.processed;
     auto now = std::chrono::steady_clock::now();
-    if (processed != last_processed || !processor.recovered() || !caught_up(stats, consumed)) {
+    bool idle = processed == last_processed && processor.recovered() &&
+                caught_up(stats, consumed);
+    if (idle) {
+      if (!topics) topics.emplace(client_options(global));
+      try {
+        idle = others_done(*topics, opts, stats, consumed);
+      } catch (const Error&) {
+        idle = false;  // asked again at the next look
+      }
+    }
+    if (!idle) {
       last_processed = processed;
       idle_since = now;
     } else if (now - idle_since >= std::chrono::duration<double>(opts.until_idle)) {
@@ -182,7 +226,7 @@ void run_group(const RunGroupOptions& opts, const GlobalOptions& global) {
   });
   std::vector<std::string> consumed = opts.inputs;
   if (opts.loop) consumed.push_back(graph.loop_topic_name());
-  supervise(processor, opts, consumed, done);
+  supervise(processor, opts, global, consumed, done);
   stopping = true;
   processor.stop();
   runner.join();
@@ -241,7 +285,7 @@ void add_runtime_options(CLI::App* sub, RunGroupOptions& opts) {
       ->capture_default_str()
       ->check(CLI::IsMember({"earliest", "latest"}));
   sub->add_option("--until-idle", opts.until_idle,
-                  "Exit 0 once all assigned inputs are processed, committed and quiet this long")
+                  "Exit 0 once the group's inputs are all processed, committed and quiet this long")
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber);
   sub->add_option("--serve", opts.serve,

@@ -112,7 +112,7 @@ complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l codec -r -f -
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l table-codec -r -f -a 'json string int64 bytes proto:NAME' -d 'Codec of the group table'\''s values'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l storage -r -d 'Local storage: a directory (LevelDB, Goka'\''s layout) or memory'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l start -r -f -a 'earliest latest' -d 'Where a new group begins'
-complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l until-idle -r -d 'Exit 0 once all assigned inputs are processed, committed and quiet this long'
+complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l until-idle -r -d 'Exit 0 once the group'\''s inputs are all processed, committed and quiet this long'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l serve -r -d 'Answer HTTP on HOST:PORT (see README): /tables/TABLE/KEY, /stats, /metrics, /'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l threads -r -d 'Callback threads (0: the hardware threads)'
 complete -c goka-cli -n '__fish_seen_subcommand_from run-group' -l exactly-once -d 'Kafka transactions: outputs, table and input offsets commit together (README)'

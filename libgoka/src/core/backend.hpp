@@ -202,6 +202,13 @@ class GroupConsumer {
     (void)topic, (void)partition;
     return std::nullopt;
   }
+  // The offset after the last record poll() returned of an assigned
+  // partition, past the control records (transaction markers) that follow
+  // it; std::nullopt when not known. Never waits; the polling thread.
+  virtual std::optional<int64_t> position(const std::string& topic, int32_t partition) const {
+    (void)topic, (void)partition;
+    return std::nullopt;
+  }
   // Leaves the group (revoking through the handler first).
   virtual void close() = 0;
 };

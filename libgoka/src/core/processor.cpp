@@ -114,6 +114,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   void process_batch(PartitionSlot& slot, const std::vector<Record>& batch);
   void check_backpressure();
   void commit(bool final);
+  int64_t past_markers(const PartitionSlot& slot, const std::string& topic, int64_t next) const;
   bool exactly_once() const { return options_.guarantee == Guarantee::exactly_once; }
   std::unique_ptr<core::PartitionProcessor> make_processor(PartitionSlot& slot);
   // Exactly once (see "Transactions" below).
@@ -580,6 +581,18 @@ void Processor::Impl::check_backpressure() {
   consumer_->resume(resume);
 }
 
+// The offset to commit when everything before next is done: past the
+// transaction markers that follow it, once everything handed over is done
+// and the consumer passed them (else a group reading a topic written in
+// transactions would keep a lag of 1 per transaction forever).
+int64_t Processor::Impl::past_markers(const PartitionSlot& slot, const std::string& topic,
+                                      int64_t next) const {
+  auto handed = slot.next.find(topic);
+  if (handed == slot.next.end() || handed->second != next) return next;
+  std::optional<int64_t> position = consumer_->position(topic, slot.number);
+  return position ? std::max(next, *position) : next;
+}
+
 void Processor::Impl::commit(bool final) {
   if (exactly_once()) {
     end_transaction();
@@ -590,8 +603,11 @@ void Processor::Impl::commit(bool final) {
     if (!slot->processor) continue;
     if (auto e = slot->processor->error()) fail(*e);
     for (const auto& [topic, next] : slot->processor->committable()) {
+      // Not while revoking: records polled before the rebalance callback
+      // are past the position but never handed over.
+      int64_t at = final ? next : past_markers(*slot, topic, next);
       auto done = slot->committed.find(topic);
-      if (done == slot->committed.end() || next > done->second) offsets.push_back({topic, p, next});
+      if (done == slot->committed.end() || at > done->second) offsets.push_back({topic, p, at});
     }
   }
   if (offsets.empty()) return;

@@ -222,6 +222,16 @@ std::optional<int64_t> KafkaGroupConsumer::fetched_high_watermark(const std::str
   return high;
 }
 
+std::optional<int64_t> KafkaGroupConsumer::position(const std::string& topic,
+                                                    int32_t partition) const {
+  PartitionListPtr list = to_list({{topic, partition, RD_KAFKA_OFFSET_INVALID}});
+  if (rd_kafka_position(handle_.get(), list.get()) || list->elems[0].err ||
+      list->elems[0].offset < 0) {
+    return std::nullopt;
+  }
+  return list->elems[0].offset;
+}
+
 std::vector<core::TopicPartition> KafkaGroupConsumer::committed(
     const std::vector<core::TopicPartition>& partitions) {
   PartitionListPtr list = to_list(partitions);

@@ -28,6 +28,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
                                                int32_t partition) const override;
   std::optional<int64_t> fetched_high_watermark(const std::string& topic,
                                                 int32_t partition) const override;
+  std::optional<int64_t> position(const std::string& topic, int32_t partition) const override;
   void close() override;
 
   // The handle, for the group metadata a transactional producer sends.
