@@ -278,3 +278,24 @@ TEST_CASE("commit tracker: the last deferred completion may race the owner's des
     REQUIRE(settled);
   }
 }
+
+TEST_CASE("commit tracker: wait_through waits for the messages before a mark only", "[commit]") {
+  CommitTracker tracker(0);
+  CHECK(tracker.mark() == 0);
+  CHECK(tracker.wait_through(0, 0ms));
+  CommitTracker::Message* a = message_with_output(tracker, "in", 1);
+  uint64_t cut = tracker.mark();
+  CHECK(cut == 1);
+  CommitTracker::Message* b = message_with_output(tracker, "in", 2);  // after the cut
+  CHECK_FALSE(tracker.wait_through(cut, 1ms));
+  std::thread acker([a] {
+    std::this_thread::sleep_for(5ms);  // the wait below must be woken by it
+    CommitTracker::deliver(ok("out"), a);
+  });
+  CHECK(tracker.wait_through(cut, 5s));
+  acker.join();
+  CHECK_FALSE(tracker.wait(0ms));  // b is still waiting
+  CHECK(tracker.committable() == Offsets{{"in", 2}});
+  CommitTracker::deliver(failed("out"), b);
+  CHECK(tracker.wait_through(tracker.mark(), 0ms));  // failed: nothing more to wait for
+}

@@ -5,6 +5,7 @@
 // without flush() (an abort) leaves the storage as it was.
 
 #include <catch2/catch.hpp>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -145,4 +146,50 @@ TEST_CASE("overlay: dropped without a flush (an abort), the storage is unchanged
   again->flush();
   CHECK(c.storage->get("k") == Value("3"));
   CHECK(c.storage->get_offset() == std::optional<int64_t>(9));  // after the aborted 6 and 7
+}
+
+TEST_CASE("overlay: sealed at a cut, only the sealed writes reach the storage", "[overlay]") {
+  Counting c;
+  auto pp = c.processor();
+  pp->process(message(0, "k", "+"));  // 2
+  pp->process(message(1, "j", "+"));  // j = 1
+  uint64_t cut = pp->mark();
+  pp->seal_overlay();
+  // The next transaction's messages read the sealed writes.
+  pp->process(message(2, "k", "+"));  // 3
+  pp->process(message(3, "j", "-"));
+  REQUIRE(c.producer.out.size() == 4);
+  CHECK(c.producer.out[2].value == Value("3"));
+  CHECK_FALSE(pp->wait_through(cut, std::chrono::milliseconds(0)));
+  // Only the sealed transaction's records are acknowledged (the next one's
+  // are held back until it begins).
+  PartitionProcessor::deliver(goka::Delivery{"g-table", 0, 6, std::nullopt}, c.producer.out[0].tag);
+  PartitionProcessor::deliver(goka::Delivery{"g-table", 0, 7, std::nullopt}, c.producer.out[1].tag);
+  CHECK(pp->wait_through(cut, std::chrono::milliseconds(0)));
+  CHECK(pp->committable() == std::map<std::string, int64_t>{{"in", 2}});
+  pp->apply_sealed();
+  CHECK(c.storage->get("k") == Value("2"));
+  CHECK(c.storage->get("j") == Value("1"));
+  CHECK(c.storage->get_offset() == std::optional<int64_t>(7));
+  // The next transaction's writes are still seen, not stored.
+  pp->process(message(4, "k", "+"));
+  CHECK(c.producer.out.back().value == Value("4"));
+  pp->process(message(5, "j", "+"));
+  CHECK(c.producer.out.back().value == Value("1"));  // j deleted in the overlay
+  CHECK(c.storage->get("j") == Value("1"));
+}
+
+TEST_CASE("overlay: sealing again before the apply merges, newer writes win", "[overlay]") {
+  Counting c;
+  auto pp = c.processor();
+  pp->process(message(0, "k", "+"));  // 2
+  pp->seal_overlay();
+  pp->process(message(1, "k", "+"));  // 3
+  pp->process(message(2, "j", "+"));  // 1
+  pp->seal_overlay();
+  c.producer.ack_all();
+  pp->apply_sealed();
+  CHECK(c.storage->get("k") == Value("3"));
+  CHECK(c.storage->get("j") == Value("1"));
+  CHECK(c.storage->get_offset() == std::optional<int64_t>(8));
 }
