@@ -64,7 +64,7 @@ TEST_CASE("output gate: the next epoch's records wait for it, in order", "[gate]
   CHECK(reports.seen.empty());
 }
 
-TEST_CASE("output gate: closed, nothing passes; dropped records are reported failed", "[gate]") {
+TEST_CASE("output gate: closed, nothing passes, and dropped records are reported failed", "[gate]") {
   Recorder producer;
   Reports reports;
   OutputGate gate(producer, reports);
