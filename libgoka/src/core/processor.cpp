@@ -135,7 +135,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   void finish_cut(const std::vector<core::TopicPartition>& offsets);
   void abort_transaction(bool aborted);
   void end_transaction();
-  void pace_transactions(Clock::time_point& last_cut);
+  void pace_transactions();
   void rewind(const std::vector<int32_t>& partitions);
   void drain(const std::set<int32_t>& numbers);
   void prune_retired();
@@ -183,6 +183,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   int64_t epoch_ = 0;
   std::unique_ptr<Cut> cut_;
   bool next_dispatched_ = false;
+  Clock::time_point began_;  // when the open transaction began
 
   mutable std::mutex mutex_;  // guards joined_, slots_ and what PartitionSlot says
   bool joined_ = false;
@@ -646,6 +647,7 @@ void Processor::Impl::commit(bool final) {
 void Processor::Impl::open_transaction() {
   if (transaction_->open()) return;
   transaction_->ensure_open();
+  began_ = Clock::now();
   gate_->open(epoch_);
 }
 
@@ -811,24 +813,22 @@ void Processor::Impl::end_transaction() {
   }
 }
 
-// Called by the run loop between polls.
-void Processor::Impl::pace_transactions(Clock::time_point& last_cut) {
+// Called by the run loop between polls. A transaction is cut once it was
+// open for the commit interval (from its first record on, not from the
+// previous cut: time spent waiting for records is not counted).
+void Processor::Impl::pace_transactions() {
   if (abort_requested_) {
     end_transaction();
     prune_retired();
-    last_cut = Clock::now();
     return;
   }
   if (cut_) {
     // Records held back are bounded as the pool's queues are.
     size_t bound = options_.max_buffered * std::max<size_t>(cut_->running.size(), 1);
     if (!advance_cut(gate_->held() > bound)) return;
-    prune_retired();
   }
-  if (Clock::now() - last_cut >= options_.commit_interval) {
-    start_cut();
-    last_cut = Clock::now();
-  }
+  prune_retired();
+  if (transaction_->open() && Clock::now() - began_ >= options_.commit_interval) start_cut();
 }
 
 // After an abort: fresh partition processors (their overlays dropped, table
@@ -876,7 +876,7 @@ void Processor::Impl::loop() {
       if (auto e = view->error()) fail(*e);
     }
     if (exactly_once()) {
-      pace_transactions(last_commit);
+      pace_transactions();
     } else if (Clock::now() - last_commit >= options_.commit_interval) {
       commit(false);
       prune_retired();
