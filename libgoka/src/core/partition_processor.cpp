@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <exception>
 #include <utility>
 
@@ -255,10 +256,10 @@ void PartitionProcessor::seal_overlay() {
   has_sealed_.store(true, std::memory_order_release);
 }
 
-void PartitionProcessor::apply_sealed() {
+void PartitionProcessor::apply_sealed(int64_t table_offset) {
   if (table_ == nullptr) return;
   std::lock_guard lock(storage_mutex_);
-  if (sealed_.empty() && stored_offset_ >= table_offset_) return;
+  if (sealed_.empty() && stored_offset_ >= table_offset) return;
   WriteBatch batch;
   for (const auto& [key, value] : sealed_) {
     if (value) {
@@ -267,11 +268,11 @@ void PartitionProcessor::apply_sealed() {
       batch.erase(key);
     }
   }
-  if (table_offset_ > stored_offset_) batch.set_offset(table_offset_);
+  if (table_offset > stored_offset_) batch.set_offset(table_offset);
   table_->apply(batch);
   sealed_.clear();
   has_sealed_.store(false, std::memory_order_release);
-  stored_offset_ = table_offset_;
+  stored_offset_ = std::max(stored_offset_, table_offset);
 }
 
 int64_t PartitionProcessor::table_offset() const {

@@ -151,12 +151,13 @@ class PartitionProcessor {
   // seal_overlay() makes the current overlay the sealed one (merging it
   // into a sealed overlay not applied yet). REQUIRES: as flush().
   void seal_overlay();
-  // Writes the sealed overlay and the newest acknowledged table offset to
-  // the table storage as one batch, and drops the sealed overlay; the
+  // Writes the sealed overlay and table_offset (when above the stored one)
+  // to the table storage as one batch, and drops the sealed overlay; the
   // current overlay stays. Any thread; not concurrent with seal_overlay().
-  // REQUIRES: every record acknowledged so far belongs to the sealed
-  // overlay's transaction (the next one's are not produced yet).
-  void apply_sealed();
+  // REQUIRES: table_offset is table_offset() read once the sealed overlay's
+  // transaction committed and before any record of the next one went to
+  // the producer.
+  void apply_sealed(int64_t table_offset);
   // See CommitTracker::mark() and wait_through().
   uint64_t mark() const { return tracker_.mark(); }
   bool wait_through(uint64_t mark, std::chrono::milliseconds timeout) const {

@@ -752,16 +752,22 @@ Processor::Impl::Settled Processor::Impl::settle(const Cut& cut, bool block) {
   return Settled::yes;
 }
 
-// After the cut transaction committed: its overlays and table offsets go to
-// local storage, then the next transaction begins and its held records go.
+// After the cut transaction committed: the next transaction begins and its
+// held records go; then the cut one's overlays go to local storage, each with
+// the table offset acknowledged before the next one's records went.
 void Processor::Impl::finish_cut(const std::vector<core::TopicPartition>& offsets) {
-  const Cut& cut = *cut_;
+  std::unique_ptr<Cut> cut = std::move(cut_);
   auto committed = Clock::now();
+  std::map<int32_t, int64_t> table_offsets;
+  for (int32_t p : cut->running) table_offsets[p] = slots_.at(p)->processor->table_offset();
+  size_t held = gate_->held();
+  if (next_dispatched_) open_transaction();
+  auto opened = Clock::now();
   {
     std::lock_guard lock(mutex_);
-    for (int32_t p : cut.running) {
+    for (int32_t p : cut->running) {
       try {
-        slots_.at(p)->processor->apply_sealed();  // overlay and table offset, one batch
+        slots_.at(p)->processor->apply_sealed(table_offsets.at(p));  // one batch
       } catch (const Error& e) {
         fail(e);
       }
@@ -773,14 +779,12 @@ void Processor::Impl::finish_cut(const std::vector<core::TopicPartition>& offset
     log(LogLevel::debug,
         core::event_prefix(graph_.group(), "", -1) +
             fmt::format("transaction committed: partitions at the cut {:.1f} ms, outputs "
-                        "acknowledged {:.1f} ms, commit {:.1f} ms, storage {:.1f} ms; {} records "
-                        "of the next one held back meanwhile",
-                        ms(cut.passed - cut.at), ms(cut.settled - cut.passed),
-                        ms(committed - cut.settled), ms(Clock::now() - committed),
-                        gate_->held()));
+                        "acknowledged {:.1f} ms, commit {:.1f} ms, next begun {:.1f} ms, storage "
+                        "{:.1f} ms; {} records of the next one were held back",
+                        ms(cut->passed - cut->at), ms(cut->settled - cut->passed),
+                        ms(committed - cut->settled), ms(opened - committed),
+                        ms(Clock::now() - opened), held));
   }
-  cut_.reset();
-  if (next_dispatched_) open_transaction();
 }
 
 // Aborts the open transaction (aborted: it already was) and the one after
