@@ -115,7 +115,7 @@ echo "at least once through kill -9: $records records ($distinct distinct), coun
 # --- the broker unresponsive for 5 s mid-run: no duplicate, processing resumes.
 # Enough inputs that the outage lands mid-run (40,000 may all be committed
 # within a second).
-MO=400000
+MO=150000
 awk -v n=$MO 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%20, i}' |
   "$CLI" -q emit ob --input kv --codec string
 M=40000
