@@ -59,8 +59,11 @@ class Backend;
 // instance. A transaction covers a commit interval's outputs (table writes,
 // emits, loopbacks) and those messages' input offsets, sent with the
 // consumer group's metadata, so that a zombie instance cannot commit (it is
-// fenced). Table writes go to an overlay per partition that the callbacks
-// read; when the transaction commits, the overlay is applied to local
+// fenced). Callbacks go on while a transaction commits: the next one's
+// outputs are held back in memory (at most max_buffered per partition, then
+// processing waits) until it begins, in order. Table writes go to an overlay
+// per partition that the callbacks read; when the transaction commits, the
+// overlay is applied to local
 // storage together with the table offset (one atomic batch); when it aborts
 // (a failed produce, a timeout, a broker away too long), the overlays are
 // dropped and the partitions rewind to their committed offsets and are
