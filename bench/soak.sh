@@ -64,6 +64,10 @@ start_broker() {
     GOKA_BROKERS=$(bash "$SRC/scripts/kafka.sh" start "$W/kafka" | tail -1)
     export GOKA_BROKERS
     "$CLI" -q topics create "in:$P"
+    # Made here as on the embedded broker: four instances starting at once
+    # race to create it, and the losers failed with "topic exists but has no
+    # partitions yet" (librdkafka 2.0.2, Kafka 4.4.0).
+    "$CLI" -q topics create "soak-table:$P" --compact
   else
     "$CLI" broker --address-file "$W/addr" -t "in:$P" -t "soak-table:$P" >"$W/broker.log" 2>&1 &
     broker=$!
@@ -128,10 +132,18 @@ change_one() {  # the turn-th change: kill instance (turn/2)%4, then start it ag
 
 # Runs until the emitter is done and everything in the input is committed.
 soak_loop() {
-  local next_change=$((SECONDS + PERIOD)) last=-1 last_move=$SECONDS s c high
+  local tick=$SECONDS next_change=$((SECONDS + PERIOD)) last=-1 last_move=$SECONDS s c high
   turn=0 kills=0 starts=0
   while :; do
-    sleep 5
+    # A sample every 5 s and a change every PERIOD s, on a fixed grid (the
+    # status request takes a while, longer while the group rebalances).
+    tick=$((tick + 5))
+    [ $SECONDS -ge $tick ] || sleep $((tick - SECONDS))
+    if [ $SECONDS -ge $next_change ]; then
+      change_one
+      next_change=$((next_change + PERIOD))
+      [ $next_change -gt $SECONDS ] || next_change=$((SECONDS + PERIOD))
+    fi
     sample_rss
     s=$(status_json)
     echo "$((SECONDS - start)) $s" >>"$W/status.log"
@@ -147,10 +159,6 @@ soak_loop() {
     if [ "$c" != "$last" ]; then last=$c last_move=$SECONDS; fi
     [ $((SECONDS - last_move)) -lt "$STALL" ] ||
       fail "nothing committed for $STALL s: $("$CLI" status soak 2>&1 | tail -3)"
-    if [ $SECONDS -ge $next_change ]; then
-      change_one
-      next_change=$((SECONDS + PERIOD))
-    fi
   done
 }
 
