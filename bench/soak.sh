@@ -18,6 +18,10 @@
 #   SOAK_DIR=DIR   keep everything in DIR (default: a temporary directory,
 #                  removed after a clean run, kept after a failure)
 #   SOAK_STALL=S   give up when nothing was committed for S seconds (300)
+#   SOAK_BLOCK=B   keys in blocks: message i has key b(i / B), so each key is
+#                  B messages in a row (N / B keys) and a loss or duplicate
+#                  shows when and where it happened (default: 1000 keys,
+#                  message i has key k(i % 1000))
 #
 # The directory holds, per instance life, inst-I-lifeL.log (run-group -v, each
 # line prefixed with the Unix time), events (Unix time, what the soak did),
@@ -35,6 +39,7 @@ P=${3:-64}
 PERIOD=${4:-20}
 RATE=${5:-50000}
 KEYS=1000
+BLOCK=${SOAK_BLOCK:-0}
 STALL=${SOAK_STALL:-300}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 if [ -n "${SOAK_DIR:-}" ]; then
@@ -44,18 +49,20 @@ else
   W=$(mktemp -d)
 fi
 pids=() logs=() lives=0
-emitter="" broker="" keep=${SOAK_DIR:+1}
+emitter="" broker="" keep=${SOAK_DIR:+1} failed=""
 
 cleanup() {
   for pid in "${pids[@]}" $emitter $broker; do kill -9 "$pid" 2>/dev/null || true; done
-  if [ "${SOAK_KAFKA:-0}" = 1 ]; then
+  if [ "${SOAK_KAFKA:-0}" = 1 ] && [ -z "$failed" ]; then
     cp "$W/kafka/broker.log" "$W/kafka-broker.log" 2>/dev/null || true
     bash "$SRC/scripts/kafka.sh" stop "$W/kafka" >/dev/null 2>&1 || true
+  elif [ "${SOAK_KAFKA:-0}" = 1 ]; then  # its data stays for a look: DIR/kafka/data
+    kill "$(cat "$W/kafka/broker.pid" 2>/dev/null)" 2>/dev/null || true
   fi
   if [ -z "$keep" ]; then rm -rf "$W"; else echo "kept: $W"; fi
 }
 trap cleanup EXIT
-fail() { keep=1; echo "soak: $*" >&2; exit 1; }
+fail() { keep=1 failed=1; echo "soak: $*" >&2; exit 1; }
 event() { echo "$EPOCHREALTIME t=$((SECONDS - start)) $*" >>"$W/events"; echo "t=$((SECONDS - start)) s: $*"; }
 start=$SECONDS
 
@@ -77,8 +84,10 @@ start_broker() {
   fi
 }
 
-emit() {  # emit [FLAGS]: the N input messages, message i with key k(i % KEYS)
-  awk -v n="$N" -v k=$KEYS 'BEGIN{for(i=0;i<n;i++) printf "k%d\t%d\n", i%k, i}' |
+emit() {  # emit [FLAGS]: the N input messages, message i with key k(i % KEYS) or b(i / BLOCK)
+  awk -v n="$N" -v k=$KEYS -v b="$BLOCK" 'BEGIN{
+      if (b > 0) for (i = 0; i < n; i++) printf "b%d\t%d\n", int(i / b), i
+      else for (i = 0; i < n; i++) printf "k%d\t%d\n", i % k, i }' |
     "$CLI" emit in --input kv --codec string "$@" 2>>"$W/emit.log"
 }
 
@@ -176,6 +185,18 @@ stop_all() {  # SIGTERM to every instance still running; each must stop within 6
   pids=()
 }
 
+# Every input partition still begins at offset 0 (the embedded broker keeps
+# only about 5 MB of each): otherwise a restarted instance may have found its
+# committed offset gone, and a loss is the broker's.
+untrimmed() {
+  local p first
+  for ((p = 0; p < P; p++)); do
+    first=$("$CLI" dump in -p "$p" -o beginning -c 1 --codec string | grep -o '"offset":[0-9]*' || true)
+    [ "$first" = '"offset":0' ] ||
+      fail "input partition $p begins at ${first:-nothing}, not offset 0: the broker trimmed it"
+  done
+}
+
 start_broker
 emit_start=$SECONDS emit_end=""
 if [ "$RATE" = 0 ]; then
@@ -185,8 +206,8 @@ if [ "$RATE" = 0 ]; then
   "$CLI" dump in -o beginning -c 1 -p 0 --codec string | grep -q '"offset":0,' ||
     fail "the backlog was trimmed by the embedded broker: use fewer messages"
 fi
-for i in 0 1 2 3; do launch $i; done
 start=$SECONDS
+for i in 0 1 2 3; do launch $i; done
 if [ "$RATE" != 0 ]; then
   emit_start=$SECONDS
   emit --rate "$RATE" &
@@ -200,6 +221,7 @@ stop_all
 "$CLI" status soak >"$W/status.txt" 2>&1 || true
 high=$(total_of high_watermark "$(status_json)")
 [ "$high" = "$N" ] || fail "the input holds $high messages, not $N (a producer retry?): the truth is unknown"
+untrimmed
 
-bash "$SRC/bench/soak_check.sh" "$CLI" "$W" "$N" "$P" "$KEYS" || fail "LOSS (details above; logs in $W)"
+bash "$SRC/bench/soak_check.sh" "$CLI" "$W" "$N" "$P" "$KEYS" "$BLOCK" || fail "LOSS (details above; logs in $W)"
 bash "$SRC/bench/soak_rss.sh" "$W/rss" || keep=1
