@@ -151,7 +151,7 @@ soak_loop() {
     # A sample every 5 s and a change every PERIOD s, on a fixed grid (the
     # status request takes a while, longer while the group rebalances).
     tick=$((tick + 5))
-    [ $SECONDS -ge $tick ] || sleep $((tick - SECONDS))
+    if [ $SECONDS -lt $tick ]; then sleep $((tick - SECONDS)); else tick=$SECONDS; fi
     if [ $SECONDS -ge $next_change ]; then
       change_one
       next_change=$((next_change + PERIOD))
