@@ -35,8 +35,9 @@
 # (key, partition, count, truth) and, on the embedded broker, broker.log.
 #
 # Exit 0: nothing lost. Exit 1: a loss (a key's count below the truth), an
-# input that does not hold exactly MESSAGES, an instance that would not stop,
-# a stall or a failing emitter; the directory is kept and named.
+# input that does not hold exactly MESSAGES or was trimmed, an instance that
+# exited by itself (started again at once, counted) or would not stop, a
+# stall or a failing emitter; the directory is kept and named.
 set -euo pipefail
 CLI=$(realpath "${1:?usage: soak.sh GOKA_CLI [MESSAGES] [PARTITIONS] [PERIOD] [RATE]}")
 N=${2:-10000000}
@@ -136,17 +137,32 @@ change_one() {  # the turn-th change: kill instance (turn/2)%4, then start it ag
     pids[$i]=""
     kills=$((kills + 1))
   else
-    [ -z "$pid" ] || event "instance $i pid $pid had exited by itself: $(tail -3 "${logs[$i]}")"
     launch "$i"
     starts=$((starts + 1))
   fi
   turn=$((turn + 1))
 }
 
+# An instance that exited by itself (not killed here) is counted, its error
+# shown, and started again at once: the group must not run out of members.
+restart_dead() {
+  local i pid code
+  for i in 0 1 2 3; do
+    pid=${pids[$i]:-}
+    [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null || continue
+    code=0
+    wait "$pid" 2>/dev/null || code=$?
+    event "instance $i pid $pid exited by itself with $code:" \
+      "$(grep -h 'error:' "${logs[$i]}" | tail -1 | cut -d' ' -f2-)"
+    deaths=$((deaths + 1))
+    launch "$i"
+  done
+}
+
 # Runs until the emitter is done and everything in the input is committed.
 soak_loop() {
   local tick=$SECONDS next_change=$((SECONDS + PERIOD)) last=-1 last_move=$SECONDS s c high
-  turn=0 kills=0 starts=0
+  turn=0 kills=0 starts=0 deaths=0
   while :; do
     # A sample every 5 s and a change every PERIOD s, on a fixed grid (the
     # status request takes a while, longer while the group rebalances).
@@ -157,6 +173,7 @@ soak_loop() {
       next_change=$((next_change + PERIOD))
       [ $next_change -gt $SECONDS ] || next_change=$((SECONDS + PERIOD))
     fi
+    restart_dead
     sample_rss
     s=$(status_json)
     echo "$((SECONDS - start)) $s" >>"$W/status.log"
@@ -222,7 +239,8 @@ if [ "$RATE" != 0 ]; then
   echo "emitting $N messages at $RATE/s while the group runs"
 fi
 soak_loop
-echo "processed $N messages in $((SECONDS - start)) s with $kills kills and $starts starts"
+echo "processed $N messages in $((SECONDS - start)) s with $kills kills and $starts starts;" \
+  "$deaths instances exited by themselves"
 echo "emitter (asked for ${RATE}/s): $(grep -o '[0-9]* messages to in in .*' "$W/emit.log" | tail -1)"
 stop_all
 "$CLI" status soak >"$W/status.txt" 2>&1 || true
@@ -234,3 +252,4 @@ untrimmed || trimmed=1
 bash "$SRC/bench/soak_check.sh" "$CLI" "$W" "$N" "$P" "$KEYS" "$BLOCK" || fail "LOSS (details above; logs in $W)${trimmed:+; the broker trimmed the input}"
 [ -z "$trimmed" ] || fail "no loss counted, but the broker trimmed the input: not a valid run"
 bash "$SRC/bench/soak_rss.sh" "$W/rss" || keep=1
+[ "$deaths" = 0 ] || fail "$deaths instances exited by themselves (see events)"
