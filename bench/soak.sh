@@ -23,6 +23,9 @@
 #                  too short when the broker takes less than RATE (on 2 shared
 #                  cores, 35,000/s): the producer's queue grows by the
 #                  difference until messages time out
+#   SOAK_STEADY=1  instance 0 is never killed (the changes go round 1..3): one
+#                  life as long as the soak, through every rebalance, to see
+#                  whether its RSS stays flat
 #   SOAK_BLOCK=B   keys in blocks: message i has key b(i / B), so each key is
 #                  B messages in a row (N / B keys) and a loss or duplicate
 #                  shows when and where it happened (default: 1000 keys,
@@ -30,7 +33,7 @@
 #
 # The directory holds, per instance life, inst-I-lifeL.log (run-group -v, each
 # line prefixed with the Unix time), events (Unix time, what the soak did),
-# rss (seconds since the start, instance, pid, RSS in kB), status.log (the
+# rss (seconds since the start, instance, pid, RSS in kB, partitions owned), status.log (the
 # group's `status --json` every 5 s), status.txt (the final status), counts
 # (key, partition, count, truth) and, on the embedded broker, broker.log.
 #
@@ -47,6 +50,7 @@ RATE=${5:-50000}
 KEYS=1000
 BLOCK=${SOAK_BLOCK:-0}
 EMIT_TIMEOUT=${SOAK_EMIT_TIMEOUT:-300}
+STEADY=${SOAK_STEADY:-0}
 STALL=${SOAK_STALL:-300}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
 if [ -n "${SOAK_DIR:-}" ]; then
@@ -117,18 +121,24 @@ total_of() {  # total_of FIELD JSON: a field of the status's totals
   grep -o "\"total\":{[^}]*}" <<<"$2" | grep -o "\"$1\":-\?[0-9]*" | grep -o -- '-\?[0-9]*$' || echo 0
 }
 
-sample_rss() {
+owned() {  # owned LOG: how many partitions the instance holds now, by its log
+  grep -E 'group=soak: (assigned|revoked) partitions' "$1" | tail -1 |
+    awk '/revoked/ { print 0; next } { print split($NF, p, ",") } END { if (NR == 0) print 0 }'
+}
+
+sample_rss() {  # "SECONDS INSTANCE PID RSS_KB PARTITIONS_OWNED" onto DIR/rss
   local i pid rss
   for i in 0 1 2 3; do
     pid=${pids[$i]:-}
     [ -n "$pid" ] || continue
     rss=$(ps -o rss= -p "$pid" 2>/dev/null | tr -d ' ') || continue
-    [ -n "$rss" ] && echo "$((SECONDS - start)) $i $pid $rss" >>"$W/rss"
+    [ -n "$rss" ] && echo "$((SECONDS - start)) $i $pid $rss $(owned "${logs[$i]}")" >>"$W/rss"
   done
 }
 
 change_one() {  # the turn-th change: kill instance (turn/2)%4, then start it again
   local i=$(((turn / 2) % 4)) pid
+  [ "$STEADY" = 0 ] || i=$((1 + (turn / 2) % 3))  # instance 0 lives throughout
   pid=${pids[$i]:-}
   if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
     kill -9 "$pid"
