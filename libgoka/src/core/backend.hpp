@@ -134,7 +134,8 @@ class Admin {
     return {};
   }
   // Creates topic with config (topic-level properties); false when it exists
-  // already (left as it is). Throws Errc::not_found when the cluster cannot
+  // already (left as it is). Either way returns once the cluster serves it
+  // (one just created by someone else too). Throws Errc::not_found when the cluster cannot
   // create topics, Errc::timeout, Errc::kafka or Errc::config (the cluster
   // refused the name, count or config) otherwise.
   virtual bool create_topic(const std::string& topic, int32_t partitions,
