@@ -153,9 +153,14 @@ struct View::State {
         continue;
       }
       if (read > 0) backoff = options.backoff;
+      // A recovering table writes full batches (apply() does, and its
+      // end); a running one writes what came, so that changes are reported.
       for (auto& t : tables) {
-        if (t->state() == TableState::recovering) t->reached(reader->position(t->partition()));
-        t->flush();
+        if (t->state() == TableState::recovering) {
+          t->reached(reader->position(t->partition()));
+        } else {
+          t->flush();
+        }
       }
       update_recovered();
     }
