@@ -245,8 +245,11 @@ void print_summary(const std::string& topic, const EmitSummary& summary, double 
 
 // Spaces messages 1/rate seconds apart (--rate): each goes one interval after
 // the slot of the one before, so the pace is smooth rather than a burst per
-// second. After a stall of the input (more than one interval behind) the
-// schedule restarts from now instead of catching up with a burst.
+// second. A sleep lasts longer than asked (timer slack, scheduling: 50 us and
+// more), longer than the interval at high rates, so a message up to
+// kCatchUp behind its slot goes at once: the average rate holds, in bursts of
+// at most kCatchUp's worth. After a longer stall of the input the schedule
+// restarts from now instead of catching up with a burst.
 class Pacer {
  public:
   using Clock = std::chrono::steady_clock;
@@ -262,7 +265,7 @@ class Pacer {
   bool wait() {
     if (interval_ == Clock::duration::zero()) return true;
     auto now = Clock::now();
-    if (!started_ || now - next_ > interval_) next_ = now;
+    if (!started_ || now - next_ > std::max<Clock::duration>(interval_, kCatchUp)) next_ = now;
     started_ = true;
     while (now < next_) {
       if (interrupted()) return false;
@@ -274,6 +277,7 @@ class Pacer {
   }
 
  private:
+  static constexpr std::chrono::milliseconds kCatchUp{10};
   Clock::duration interval_;
   Clock::time_point next_{};
   bool started_ = false;

@@ -105,6 +105,14 @@ $K -C -t paced -e -f '%T\n' >"$WORK/paced.ts"
 first_half=$(awk 'NR == 1 { t = $1 } $1 < t + 500 { n++ } END { print n }' "$WORK/paced.ts")
 [ "$first_half" -ge 35 ] && [ "$first_half" -le 70 ] ||
   fail "$first_half of 200 messages in the first 0.5 s at --rate 100"
+# A high rate holds although one sleep lasts longer than the interval
+# (10 us here; before, each message waited a whole sleep: about 17,000/s).
+seq 1 40000 | sed 's/^/k\t/' >"$WORK/fast"
+t0=$(date +%s%N)
+run 0 "$CLI" emit paced-fast --input kv --rate 100000 <"$WORK/fast"
+elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$elapsed_ms" -ge 350 ] && [ "$elapsed_ms" -le 1800 ] ||
+  fail "40000 messages at --rate 100000 took $elapsed_ms ms, not about 400"
 run 2 "$CLI" emit paced --rate 0 <"$WORK/paced"
 error_line
 

@@ -2,6 +2,11 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
 #include "cluster.hpp"
 #include "goka/emitter.hpp"
 #include "goka/error.hpp"
@@ -223,5 +228,34 @@ TEST_CASE("topic manager: a topic just created answers its watermarks at once") 
       CHECK(w.low == 0);
       CHECK(w.high == 0);
     }
+  }
+}
+
+TEST_CASE("topic manager: instances racing to create one table all succeed") {
+  // Several instances of a group start at once and each makes the group
+  // table: one creates it, the others are told it exists, and must then wait
+  // until the cluster serves it rather than fail ("topic exists but has no
+  // partitions yet", seen with 4 instances on a real Kafka).
+  goka::test::Cluster cluster;
+  for (int round = 0; round < 3; ++round) {
+    std::string table = goka::test::Cluster::unique("raced-table");
+    std::vector<std::string> errors(6);
+    std::atomic<int> ready{0};
+    std::vector<std::thread> instances;
+    for (size_t i = 0; i < errors.size(); ++i) {
+      instances.emplace_back([&, i] {
+        goka::TopicManager tm(cluster.options());
+        ready.fetch_add(1);
+        while (ready.load() < int(errors.size())) std::this_thread::yield();
+        try {
+          tm.ensure_table(table, 8);
+        } catch (const goka::Error& e) {
+          errors[i] = e.what();
+        }
+      });
+    }
+    for (auto& t : instances) t.join();
+    for (const auto& e : errors) CHECK(e == "");
+    CHECK(goka::TopicManager(cluster.options()).partitions(table) == 8);
   }
 }

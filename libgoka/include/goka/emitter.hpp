@@ -47,8 +47,9 @@ struct Message {
 };
 
 // Thread-safe: emit() may be called from several threads. Callbacks run on an
-// internal thread, one at a time, and must not block for long; an exception a
-// callback throws is caught and counted as that message's failure.
+// internal thread, one at a time, and must not block for long nor emit (emit()
+// waits while the queue holds 20,000 messages, and that thread makes room); an
+// exception a callback throws is caught and counted as that message's failure.
 class Emitter {
  public:
   using Callback = std::function<void(const Delivery&)>;

@@ -87,6 +87,19 @@ class PartitionReader {
   virtual void stop(int32_t partition) = 0;
   // Appends records that arrive within wait to out. Throws on a fatal error.
   virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
+  // Calls each for every record that arrives within wait, in poll()'s order,
+  // and returns how many there were. The Record is valid only during the
+  // call: a reader may reuse one for all (no allocation per record). With
+  // headers false, records may come without their headers (cheaper). Throws
+  // on a fatal error, after the records read before it were visited.
+  virtual std::size_t visit(std::chrono::milliseconds wait, bool headers,
+                            const std::function<void(const Record&)>& each) {
+    (void)headers;
+    std::vector<Record> records;
+    poll(records, wait);
+    for (const Record& r : records) each(r);
+    return records.size();
+  }
   // The offset the next record of partition will have at least: past the
   // last record read, and past gaps (compaction, transaction markers) that
   // were skipped. -1 when not known yet.
@@ -134,7 +147,8 @@ class Admin {
     return {};
   }
   // Creates topic with config (topic-level properties); false when it exists
-  // already (left as it is). Throws Errc::not_found when the cluster cannot
+  // already (left as it is). Either way returns once the cluster serves it
+  // (one just created by someone else too). Throws Errc::not_found when the cluster cannot
   // create topics, Errc::timeout, Errc::kafka or Errc::config (the cluster
   // refused the name, count or config) otherwise.
   virtual bool create_topic(const std::string& topic, int32_t partitions,

@@ -120,9 +120,8 @@ void PartitionTable::apply(const Record& record) {
     } else {
       batch_.erase(key);
     }
-    std::lock_guard lock(stats_mutex_);
-    ++stats_.records;
-    stats_.bytes += bytes;
+    ++batch_records_;
+    batch_bytes_ += bytes;
   }
   batch_.set_offset(record.offset);
   if (record.offset >= end_offset_ && options_.on_change) changes_.push_back(record);
@@ -171,7 +170,11 @@ void PartitionTable::flush() {
     std::lock_guard lock(stats_mutex_);
     stats_.stored_offset = batch_.offset().value_or(stats_.stored_offset);
     stats_.high_watermark = std::max(stats_.high_watermark, next_offset_);
+    stats_.records += batch_records_;
+    stats_.bytes += batch_bytes_;
   }
+  batch_records_ = 0;
+  batch_bytes_ = 0;
   batch_.clear();
   std::vector<Record> changes;
   changes.swap(changes_);

@@ -130,6 +130,7 @@ class PartitionTable {
   TableState state() const { return state_.load(); }
   // Whether recovery completed (running, or stopped after running).
   bool recovered() const { return recovered_.load(); }
+  // Records and bytes count once their batch is stored (flush()).
   PartitionStats stats() const;
 
   // The local copy, for reads (has, get, iterators: thread-safe).
@@ -151,6 +152,10 @@ class PartitionTable {
   // Driver thread only.
   WriteBatch batch_;
   std::vector<Record> changes_;  // records of batch_ to report to on_change
+  // Records and bytes in batch_, added to stats_ when it is stored (one
+  // lock per batch rather than per record).
+  int64_t batch_records_ = 0;
+  int64_t batch_bytes_ = 0;
   int64_t next_offset_ = -1;
   int64_t end_offset_ = -1;
 

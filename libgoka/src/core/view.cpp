@@ -121,16 +121,27 @@ struct View::State {
     }
     update_recovered();
     std::chrono::milliseconds backoff = options.backoff;
-    std::vector<Record> records;
+    // Headers reach nothing but the change callback: without one they are
+    // not parsed.
+    const bool headers = static_cast<bool>(options.on_change);
+    bool applying = false;  // an error thrown now comes from a table, not the reader
+    const auto apply = [&](const Record& r) {
+      if (r.partition < 0 || r.partition >= count) return;
+      int i = index[static_cast<size_t>(r.partition)];
+      if (i < 0) return;
+      applying = true;
+      tables[static_cast<size_t>(i)]->apply(r);
+      applying = false;
+    };
     while (!stop_requested.load()) {
       if (!options.follow && all_recovered_now()) break;
-      records.clear();
+      std::size_t read = 0;
       try {
-        reader->poll(records, kPollWait);
+        read = reader->visit(kPollWait, headers, apply);
       } catch (const Error& e) {
         // Timeouts and transport failures pass when the broker is back;
         // anything else (a topic gone, no rights) does not.
-        if (e.code() != Errc::timeout) throw;
+        if (applying || e.code() != Errc::timeout) throw;
         {
           std::lock_guard lock(mutex);
           ++retries;
@@ -141,15 +152,15 @@ struct View::State {
         backoff = std::min(backoff * 2, std::max(options.max_backoff, options.backoff));
         continue;
       }
-      if (!records.empty()) backoff = options.backoff;
-      for (const Record& r : records) {
-        if (r.partition < 0 || r.partition >= count) continue;
-        int i = index[static_cast<size_t>(r.partition)];
-        if (i >= 0) tables[static_cast<size_t>(i)]->apply(r);
-      }
+      if (read > 0) backoff = options.backoff;
+      // A recovering table writes full batches (apply() does, and its
+      // end); a running one writes what came, so that changes are reported.
       for (auto& t : tables) {
-        if (t->state() == TableState::recovering) t->reached(reader->position(t->partition()));
-        t->flush();
+        if (t->state() == TableState::recovering) {
+          t->reached(reader->position(t->partition()));
+        } else {
+          t->flush();
+        }
       }
       update_recovered();
     }

@@ -327,12 +327,12 @@ bool KafkaAdmin::create_topic(const std::string& topic, int32_t partitions,
   const rd_kafka_CreateTopics_result_t* result = rd_kafka_event_CreateTopics_result(event.get());
   size_t count = 0;
   const rd_kafka_topic_result_t** results = rd_kafka_CreateTopics_result_topics(result, &count);
-  if (topic_results(results, count, "cannot create topic", topic,
-                    RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS)) {
-    return false;
-  }
+  // Created by someone else, maybe a moment ago (another instance of a
+  // group making its table): it is served as soon as one it made itself.
+  bool existed = topic_results(results, count, "cannot create topic", topic,
+                               RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS);
   await_visible(topic);
-  return true;
+  return !existed;
 }
 
 void KafkaAdmin::delete_topic(const std::string& topic) {

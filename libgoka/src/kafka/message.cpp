@@ -2,16 +2,30 @@
 
 namespace goka::kafka {
 
-void to_record(const rd_kafka_message_t& msg, Record& record) {
+namespace {
+
+// Sets field to the bytes at data (null: no value), reusing its storage.
+void assign(std::optional<std::string>& field, const void* data, size_t size) {
+  if (data == nullptr) {
+    field.reset();
+  } else if (field) {
+    field->assign(static_cast<const char*>(data), size);
+  } else {
+    field.emplace(static_cast<const char*>(data), size);
+  }
+}
+
+}  // namespace
+
+void to_record(const rd_kafka_message_t& msg, Record& record, bool headers) {
   record.partition = msg.partition;
   record.offset = msg.offset;
   rd_kafka_timestamp_type_t ts_type;
   record.timestamp = rd_kafka_message_timestamp(&msg, &ts_type);
-  record.key.reset();
-  record.value.reset();
+  assign(record.key, msg.key, msg.key_len);
+  assign(record.value, msg.payload, msg.len);
   record.headers.clear();
-  if (msg.key != nullptr) record.key.emplace(static_cast<const char*>(msg.key), msg.key_len);
-  if (msg.payload != nullptr) record.value.emplace(static_cast<const char*>(msg.payload), msg.len);
+  if (!headers) return;
   rd_kafka_headers_t* hdrs = nullptr;
   // rd_kafka_message_headers() takes a non-const message but does not change it.
   auto* mutable_msg = const_cast<rd_kafka_message_t*>(&msg);

@@ -76,13 +76,22 @@ int64_t KafkaReader::position(int32_t partition) {
   return it == position_.end() ? -1 : it->second;
 }
 
-void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait) {
+template <typename Fill>
+void KafkaReader::consume(std::chrono::milliseconds wait, Fill&& fill) {
   ssize_t n = rd_kafka_consume_batch_queue(queue_.get(), static_cast<int>(wait.count()),
                                            batch_.data(), batch_.size());
   if (n < 0) throw_kafka_error(rd_kafka_last_error(), "cannot read", *events_, {.topic = topic_});
+  // Destroys the messages not taken yet, also when fill() throws.
+  struct Rest {
+    rd_kafka_message_t** next;
+    rd_kafka_message_t** end;
+    ~Rest() {
+      while (next != end) rd_kafka_message_destroy(*next++);
+    }
+  } rest{batch_.data(), batch_.data() + n};
   std::optional<Error> failure;
-  for (ssize_t i = 0; i < n; ++i) {
-    MessagePtr msg(batch_[static_cast<size_t>(i)]);
+  while (rest.next != rest.end) {
+    MessagePtr msg(*rest.next++);
     auto pos = position_.find(msg->partition);
     if (pos == position_.end()) continue;  // stopped since
     if (msg->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
@@ -111,12 +120,31 @@ void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait)
       }
       continue;
     }
-    Record& record = out.emplace_back();
-    record.topic = topic_;
-    to_record(*msg, record);
-    pos->second = record.offset + 1;
+    pos->second = fill(*msg) + 1;
   }
   if (failure) throw *failure;
+}
+
+void KafkaReader::poll(std::vector<Record>& out, std::chrono::milliseconds wait) {
+  consume(wait, [&](const rd_kafka_message_t& msg) {
+    Record& record = out.emplace_back();
+    record.topic = topic_;
+    to_record(msg, record);
+    return record.offset;
+  });
+}
+
+std::size_t KafkaReader::visit(std::chrono::milliseconds wait, bool headers,
+                               const std::function<void(const Record&)>& each) {
+  if (scratch_.topic != topic_) scratch_.topic = topic_;
+  std::size_t count = 0;
+  consume(wait, [&](const rd_kafka_message_t& msg) {
+    to_record(msg, scratch_, headers);
+    ++count;
+    each(scratch_);
+    return scratch_.offset;
+  });
+  return count;
 }
 
 }  // namespace goka::kafka

@@ -19,9 +19,17 @@ class KafkaReader final : public core::PartitionReader {
   void start(int32_t partition, int64_t offset) override;
   void stop(int32_t partition) override;
   void poll(std::vector<Record>& out, std::chrono::milliseconds wait) override;
+  std::size_t visit(std::chrono::milliseconds wait, bool headers,
+                    const std::function<void(const Record&)>& each) override;
   int64_t position(int32_t partition) override;
 
  private:
+  // Takes what arrives within wait and calls fill(message) with every
+  // record of a started partition, which returns its offset; throws the
+  // first fatal error after the batch.
+  template <typename Fill>
+  void consume(std::chrono::milliseconds wait, Fill&& fill);
+
   std::string topic_;
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;
@@ -30,6 +38,7 @@ class KafkaReader final : public core::PartitionReader {
   QueuePtr queue_;
   std::map<int32_t, int64_t> position_;  // per started partition: the next offset
   std::vector<rd_kafka_message_t*> batch_;
+  Record scratch_;  // visit()'s record, reused
 };
 
 }  // namespace goka::kafka

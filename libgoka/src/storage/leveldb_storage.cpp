@@ -10,8 +10,11 @@
 #include <atomic>
 #include <mutex>
 #include <shared_mutex>
+#include <string_view>
 #include <system_error>
+#include <unordered_set>
 #include <utility>
+#include <vector>
 
 #include "goka/error.hpp"
 #include "goka/storage.hpp"
@@ -90,6 +93,21 @@ class LevelDbIterator final : public Iterator {
   bool done_ = false;
 };
 
+// Per op of ops: whether it is the last one of its key. Only those need
+// writing: the batch is one atomic write, so the result is the same, and a
+// recovery that sees each key many times puts far fewer entries into
+// LevelDB's memtable (its most expensive step).
+std::vector<bool> last_of_each_key(const std::vector<WriteBatch::Op>& ops) {
+  std::vector<bool> last(ops.size(), true);
+  if (ops.size() < 2) return last;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(ops.size());
+  for (std::size_t i = ops.size(); i-- > 0;) {
+    if (!seen.insert(ops[i].key).second) last[i] = false;
+  }
+  return last;
+}
+
 class LevelDbStorage final : public Storage {
  public:
   LevelDbStorage(std::shared_ptr<LevelDbHandle> handle, const LevelDbOptions& options,
@@ -136,7 +154,10 @@ class LevelDbStorage final : public Storage {
 
   void apply(const WriteBatch& batch) override {
     leveldb::WriteBatch writes;
-    for (const auto& op : batch.ops()) {
+    const std::vector<bool> last = last_of_each_key(batch.ops());
+    for (std::size_t i = 0; i < batch.ops().size(); ++i) {
+      if (!last[i]) continue;  // a later op of the batch overwrites it
+      const auto& op = batch.ops()[i];
       if (op.value) {
         writes.Put(to_slice(op.key), to_slice(*op.value));
       } else {

@@ -73,7 +73,14 @@ constexpr std::size_t kOpOverhead = sizeof(WriteBatch::Op);
 
 void WriteBatch::put(std::string_view key, std::string_view value) {
   storage::check_writable_key(key);
-  ops_.push_back(Op{std::string(key), std::string(value)});
+  Op& op = ops_.emplace_back();  // built in place: no temporary to move
+  try {
+    op.key.assign(key);
+    op.value.emplace(value);
+  } catch (...) {
+    ops_.pop_back();  // no half-built op (it would erase)
+    throw;
+  }
   bytes_ += key.size() + value.size() + kOpOverhead;
 }
 
