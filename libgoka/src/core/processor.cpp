@@ -175,6 +175,7 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   // task saw the cluster fail a record of the open transaction.
   std::unique_ptr<core::Transaction> transaction_;
   std::atomic<bool> abort_requested_{false};
+  bool revoking_ = false;  // run thread: inside on_revoked
   // Exactly once, run thread: holds back the outputs of the next
   // transaction while one commits; the transaction that records dispatched
   // now belong to; the transaction being committed, if any, and whether
@@ -455,8 +456,10 @@ void Processor::Impl::on_revoked(const std::vector<core::TopicPartition>& revoke
   for (const auto& tp : revoked) numbers.insert(tp.partition);
   // Stop what was queued, let running callbacks end, wait for their
   // outputs, then commit what completed.
+  revoking_ = true;
   drain(numbers);
   commit(true);
+  revoking_ = false;
   recovery_.reset();
   pending_ = false;
   for (const auto& tp : revoked) {
@@ -588,6 +591,9 @@ void Processor::Impl::check_backpressure() {
 // transactions would keep a lag of 1 per transaction forever).
 int64_t Processor::Impl::past_markers(const PartitionSlot& slot, const std::string& topic,
                                       int64_t next) const {
+  // Not while revoking: records polled before the rebalance callback are
+  // past the position but never handed over.
+  if (revoking_) return next;
   auto handed = slot.next.find(topic);
   if (handed == slot.next.end() || handed->second != next) return next;
   std::optional<int64_t> position = consumer_->position(topic, slot.number);
@@ -604,9 +610,7 @@ void Processor::Impl::commit(bool final) {
     if (!slot->processor) continue;
     if (auto e = slot->processor->error()) fail(*e);
     for (const auto& [topic, next] : slot->processor->committable()) {
-      // Not while revoking: records polled before the rebalance callback
-      // are past the position but never handed over.
-      int64_t at = final ? next : past_markers(*slot, topic, next);
+      int64_t at = past_markers(*slot, topic, next);
       auto done = slot->committed.find(topic);
       if (done == slot->committed.end() || at > done->second) offsets.push_back({topic, p, at});
     }
@@ -700,8 +704,9 @@ bool Processor::Impl::advance_cut(bool block) {
       // Messages after the cut may be complete too (no outputs, no writes):
       // committing them with this transaction is exact.
       for (const auto& [topic, next] : slot.processor->committable()) {
+        int64_t at = past_markers(slot, topic, next);
         auto done = slot.committed.find(topic);
-        if (done == slot.committed.end() || next > done->second) offsets.push_back({topic, p, next});
+        if (done == slot.committed.end() || at > done->second) offsets.push_back({topic, p, at});
       }
     }
   }
