@@ -1,7 +1,8 @@
 # dump and view decode protobuf values on decoder threads (GOKA_DECODE_THREADS):
 # the output is byte for byte what one thread prints (record order, a value
 # that does not decode in the middle as value_b64/value_error), and -c N,
-# --until, --table and SIGINT end it exactly as without threads.
+# --until, --table and SIGINT end it exactly as without threads; the same for
+# view --all/--prefix and dump --storage.
 source "$(dirname "$0")/lib.sh"
 start_broker -t seq:1 -t spread:4 -t seq-table:3
 D=$SRC/tests/data/proto
@@ -74,6 +75,31 @@ cmp -s "$WORK/ref" "$WORK/par" || fail "dump --table differs with decoder thread
 same "$(grep -c . "$WORK/par")" 701 "dump --table rows"
 grep -q '^{"key":"bad","value_b64":"bm90IGFuIG9yZGVy","value_error":' "$WORK/par" ||
   fail "dump --table bad row: $(grep bad "$WORK/par")"
+
+# --- view --all / --prefix and dump --storage (-c): rows in key order, decoded on the threads.
+"$CLI" -q dump seq --codec bytes | "$CLI" -q emit seq-table --codec bytes
+view_with() {
+  local threads=$1 out=$2
+  shift 2
+  GOKA_DECODE_THREADS=$threads "$CLI" -q "$@" >"$out" 2>"$WORK/err" ||
+    fail "$* with $threads threads: exit $?: $(head -3 "$WORK/err")"
+}
+view_with 0 "$WORK/ref" view seq-table --all "${ORDER[@]}"
+same "$(grep -c . "$WORK/ref")" 701 "view --all rows"
+grep -q '^{"key":"bad","value_b64":"bm90IGFuIG9yZGVy","value_error":' "$WORK/ref" ||
+  fail "view --all bad row: $(grep bad "$WORK/ref")"
+view_with 2 "$WORK/par" view seq-table --all "${ORDER[@]}"
+cmp -s "$WORK/ref" "$WORK/par" || fail "view --all differs with decoder threads"
+view_with 0 "$WORK/ref" view seq-table --prefix k-1 "${ORDER[@]}"
+view_with 3 "$WORK/par" view seq-table --prefix k-1 "${ORDER[@]}"
+cmp -s "$WORK/ref" "$WORK/par" || fail "view --prefix differs with decoder threads"
+"$CLI" -q recover seq-table --storage "$WORK/db" >/dev/null
+view_with 0 "$WORK/ref" dump --storage "$WORK/db" seq-table "${ORDER[@]}"
+view_with 2 "$WORK/par" dump --storage "$WORK/db" seq-table "${ORDER[@]}"
+cmp -s "$WORK/ref" "$WORK/par" || fail "dump --storage differs with decoder threads"
+view_with 2 "$WORK/par" dump --storage "$WORK/db" "${ORDER[@]}" -c 600
+same "$(grep -c . "$WORK/par")" 600 "dump --storage -c 600"
+grep -v '"topic":"seq-table"' "$WORK/par" && fail "dump --storage rows without their topic"
 
 # --- --follow and SIGINT: what was printed is in order, exit 130.
 GOKA_DECODE_THREADS=2 "$CLI" -q dump seq -f "${ORDER[@]}" >"$WORK/follow" 2>"$WORK/err" &
