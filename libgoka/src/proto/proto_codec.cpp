@@ -56,7 +56,7 @@ struct ProtoCodec::Cache {
   ProtoJsonPrinter printer;
 
   Cache(const pb::Message* type_prototype, bool original_names)
-      : prototype(type_prototype), printer(original_names) {}
+      : prototype(type_prototype), printer(type_prototype->GetDescriptor(), original_names) {}
 };
 
 namespace {
