@@ -125,11 +125,9 @@ class Printer {
  public:
   Printer(const DumpOptions& options, StdoutWriter& output)
       : output_(output),
-        text_(std::make_shared<RecordText>(RecordText{options.codec, std::nullopt})),
+        text_(record_text(options)),
         table_(options.table),
         threads_(options.codec.costly() ? decode_threads() : 0) {
-    if (options.format_option != nullptr && options.format_option->count() > 0)
-      text_->format.emplace(options.format);
     if (threads_ > 0 && !table_) renderer_.emplace(threads_, 4 * threads_, sink());
   }
 
@@ -173,6 +171,13 @@ class Printer {
  private:
   using Row = std::pair<const std::string, std::string>;
 
+  static std::shared_ptr<const RecordText> record_text(const DumpOptions& options) {
+    auto text = std::make_shared<RecordText>(RecordText{options.codec, std::nullopt});
+    if (options.format_option != nullptr && options.format_option->count() > 0)
+      text->format.emplace(options.format);
+    return text;
+  }
+
   OrderedRenderer::Sink sink() {
     return [&output = output_](std::string_view text) {
       output.buffer() += text;
@@ -208,7 +213,7 @@ class Printer {
   }
 
   StdoutWriter& output_;
-  std::shared_ptr<RecordText> text_;  // shared with the batches being rendered
+  std::shared_ptr<const RecordText> text_;  // shared with the batches being rendered
   bool table_;
   unsigned threads_;  // decoder threads; 0: render on this thread
   std::unordered_map<std::string, std::string> latest_;
@@ -326,8 +331,8 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
       "-o s@A --until s@B prints a time window: each partition from its first record at or\n"
       "after time A up to its first record after time B (not printed).\n"
       "Values are decoded with --codec (proto:NAME: protobuf as proto3 JSON, schema from --proto\n"
-      "or --descriptor-set); one that does not decode is shown as \"value_b64\" "
-      "with\n"
+      "or --descriptor-set; decoded on several threads, GOKA_DECODE_THREADS=N to choose);\n"
+      "one that does not decode is shown as \"value_b64\" with\n"
       "\"value_error\" instead of \"value\". A key that is not UTF-8 also gets \"key_b64\".\n"
       "--format tokens (kcat's -f): %k key, %s value (raw bytes), %K/%S key/value size (-1 "
       "for null),\n"
