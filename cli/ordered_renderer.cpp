@@ -45,18 +45,22 @@ void OrderedRenderer::work() {
       batch = queue_.front();
       queue_.pop_front();
     }
-    try {
-      batch->job(batch->text);
-    } catch (...) {
-      batch->error = std::current_exception();
-    }
-    batch->job = nullptr;  // frees what it rendered, here rather than on the owner's thread
-    {
-      std::lock_guard lock(mutex_);
-      batch->done = true;
-    }
-    batch_done_.notify_one();  // only the owner waits
+    run(*batch);
   }
+}
+
+void OrderedRenderer::run(Batch& batch) {
+  try {
+    batch.job(batch.text);
+  } catch (...) {
+    batch.error = std::current_exception();
+  }
+  batch.job = nullptr;  // frees what it rendered, on the thread that rendered it
+  {
+    std::lock_guard lock(mutex_);
+    batch.done = true;
+  }
+  batch_done_.notify_one();  // only the owner waits
 }
 
 void OrderedRenderer::submit(Job job) {
@@ -89,11 +93,20 @@ bool OrderedRenderer::deliver_oldest(bool wait) {
   Batch& oldest = *pending_.front();
   {
     std::unique_lock lock(mutex_);
-    if (wait) {
-      batch_done_.wait(lock, [&oldest] { return oldest.done; });
-    } else if (!oldest.done) {
-      return false;
+    while (wait && !oldest.done) {
+      // Rather than wait for workers that may not even be scheduled on a
+      // busy machine, the owner renders the next batch not started itself.
+      if (!queue_.empty()) {
+        Batch* batch = queue_.front();
+        queue_.pop_front();
+        lock.unlock();
+        run(*batch);
+        lock.lock();
+        continue;
+      }
+      batch_done_.wait(lock);
     }
+    if (!oldest.done) return false;
   }
   std::unique_ptr<Batch> batch = std::move(pending_.front());
   pending_.pop_front();

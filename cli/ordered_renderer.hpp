@@ -10,7 +10,10 @@
 // - A job owns what it renders (records moved into it; rows it points at must
 //   outlive the renderer) and appends to a string of its own. A worker runs a
 //   job and marks it done under the mutex; from then on only the owner touches
-//   the batch. The owner reads a batch's text only once it is done.
+//   the batch. The owner reads a batch's text only once it is done. While
+//   the owner waits for the oldest batch it renders batches not started yet
+//   itself, so that a busy machine that does not schedule the workers is
+//   never slower than one thread.
 // - Memory is bounded: at most max_pending batches are submitted and not yet
 //   handed to the sink; submit() first waits for the oldest when there are.
 // - With threads == 0 nothing runs elsewhere: submit() renders on the owner's
@@ -38,8 +41,9 @@ namespace goka::cli {
 
 class OrderedRenderer {
  public:
-  // Appends a batch's text to out. Runs on a worker thread (or the owner's
-  // with threads == 0): it must only read shared state that is thread-safe.
+  // Appends a batch's text to out. Runs on a worker thread or the owner's:
+  // it must only read shared state that is thread-safe, and never wait for
+  // another job (the owner may be running that one, or not have submitted it).
   using Job = std::function<void(std::string& out)>;
   // Takes a finished batch's text (to write it out); on the owner's thread.
   using Sink = std::function<void(std::string_view text)>;
@@ -68,6 +72,8 @@ class OrderedRenderer {
   };
 
   void work();
+  // Renders batch (taken off queue_) and marks it done.
+  void run(Batch& batch);
   // Drops the batches not started and joins the workers (idempotent).
   void stop();
   // Hands the oldest batch to the sink, waiting for it when wait; returns
