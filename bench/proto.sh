@@ -6,8 +6,10 @@
 #  2. emit of the same N records from JSON, against emit --codec json;
 #  3. run-group --op latest over N records with a proto input and table codec,
 #     against the same records as JSON with the json codecs.
-# Cost is CPU seconds (user + sys, /usr/bin/time) of the goka-cli process, best
-# of RUNS; the ratio is bytes or json CPU / proto CPU (1.0x = as cheap).
+# Each is measured as wall seconds and CPU seconds (user + sys, /usr/bin/time)
+# of the goka-cli process, best of RUNS each; the ratios are bytes or json /
+# proto (1.0x = as fast, as cheap). The dump target is on wall time
+# (throughput): decoding runs on several threads, so CPU can exceed wall.
 # Schema: tests/data/proto/shop/order.proto (nested messages, repeated fields,
 # an enum, int64s, a map). Usage: bench/proto.sh [goka-cli] [records]
 set -euo pipefail
@@ -43,32 +45,35 @@ awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) printf \
   "{\"key\":\"order-%d\",\"value\":{\"orderId\":\"order-%d\",\"customerId\":\"%d\",\"status\":\"STATUS_PAID\",\"lines\":[{\"sku\":\"sku-%d\",\"quantity\":%d,\"unitPrice\":{\"currency\":\"EUR\",\"units\":\"%d\"}},{\"sku\":\"gift\",\"quantity\":1}],\"tags\":[\"web\",\"eu\"],\"counters\":{\"views\":\"%d\"},\"total\":{\"currency\":\"EUR\",\"units\":\"%d\"},\"weightKg\":1.5}}\n", \
   i % 10000, i % 10000, i * 7919, i % 97, i % 5 + 1, i % 50, i % 13, i % 500 }' >"$work/orders.jsonl"
 
-cpu() {  # cpu FILE cmd...: appends the command's user+sys CPU seconds to FILE
-  local file=$1
+cpu() {  # cpu NAME cmd...: appends the command's wall and user+sys CPU seconds
+  local name=$1
   shift
-  /usr/bin/time -f '%U %S' -o "$work/time" "$@"
-  awk '{ print $1 + $2 }' "$work/time" >>"$file"
+  /usr/bin/time -f '%e %U %S' -o "$work/time" "$@"
+  awk '{ print $1 }' "$work/time" >>"$work/$name.wall"
+  awk '{ print $2 + $3 }' "$work/time" >>"$work/$name.cpu"
 }
 best() { sort -g "$work/$1" | head -1; }
 calc() { awk "BEGIN { print $1 }"; }
 report() {  # name, ours, theirs' name, theirs
-  local ours theirs
-  ours=$(best "$2"); theirs=$(best "$4")
-  printf '%-44s %7.3f s CPU %6.2f us/rec   %-22s %7.3f s CPU   ratio %.2fx\n' "$1" "$ours" \
-    "$(calc "$ours * 1000000 / $N")" "$3" "$theirs" "$(calc "$theirs / ($ours > 0 ? $ours : 0.001)")"
+  local kind ours theirs
+  for kind in wall cpu; do
+    ours=$(best "$2.$kind"); theirs=$(best "$4.$kind")
+    printf '%-40s %-4s %7.3f s %6.2f us/rec   %-20s %7.3f s   ratio %.2fx\n' "$1" "$kind" "$ours" \
+      "$(calc "$ours * 1000000 / $N")" "$3" "$theirs" "$(calc "$theirs / ($ours > 0 ? $ours : 0.001)")"
+  done
 }
 
-echo "protobuf: $N records of shop.Order, $PARTS partitions, runs: $RUNS (best of, CPU seconds)"
+echo "protobuf: $N records of shop.Order, $PARTS partitions, runs: $RUNS (best of, wall and CPU seconds)"
 for run in $(seq 1 "$RUNS"); do
-  cpu "$work/emit-proto" "$CLI" -q -b "$B" emit "emit-proto-$run" "${ORDER[@]}" <"$work/orders.jsonl"
-  cpu "$work/emit-json" "$CLI" -q -b "$B" emit "emit-json-$run" <"$work/orders.jsonl"
+  cpu "emit-proto" "$CLI" -q -b "$B" emit "emit-proto-$run" "${ORDER[@]}" <"$work/orders.jsonl"
+  cpu "emit-json" "$CLI" -q -b "$B" emit "emit-json-$run" <"$work/orders.jsonl"
 done
 "$CLI" -q -b "$B" emit orders "${ORDER[@]}" <"$work/orders.jsonl"
 "$CLI" -q -b "$B" emit orders-json <"$work/orders.jsonl"
 
 for run in $(seq 1 "$RUNS"); do
-  cpu "$work/dump-bytes" sh -c "'$CLI' -q -b $B dump orders --codec bytes >'$work/bytes.out'"
-  cpu "$work/dump-proto" sh -c "'$CLI' -q -b $B dump orders $(printf "'%s' " "${ORDER[@]}") >'$work/proto.out'"
+  cpu "dump-bytes" sh -c "'$CLI' -q -b $B dump orders --codec bytes >'$work/bytes.out'"
+  cpu "dump-proto" sh -c "'$CLI' -q -b $B dump orders $(printf "'%s' " "${ORDER[@]}") >'$work/proto.out'"
 done
 for f in bytes proto; do
   lines=$(wc -l <"$work/$f.out")
@@ -77,9 +82,9 @@ done
 grep -q '"value_error"' "$work/proto.out" && { echo "dump --codec proto: undecodable records" >&2; exit 1; }
 
 for run in $(seq 1 "$RUNS"); do
-  cpu "$work/latest-proto" "$CLI" -q -b "$B" run-group "latest-proto-$run" -i orders --op latest \
+  cpu "latest-proto" "$CLI" -q -b "$B" run-group "latest-proto-$run" -i orders --op latest \
     "${ORDER[@]}" --table-codec proto:shop.Order --until-idle 1
-  cpu "$work/latest-json" "$CLI" -q -b "$B" run-group "latest-json-$run" -i orders-json --op latest \
+  cpu "latest-json" "$CLI" -q -b "$B" run-group "latest-json-$run" -i orders-json --op latest \
     --until-idle 1
 done
 rows=$("$CLI" -q -b "$B" dump latest-proto-1-table --table "${ORDER[@]}" | wc -l)

@@ -208,7 +208,7 @@ std::optional<std::string> ValueCodec::append_decoded(std::string& out,
       return std::nullopt;
     case Kind::proto:
       try {
-        out += proto_->codec.decode(bytes);
+        proto_->codec.decode_to(bytes, out);
       } catch (const Error& e) {
         return e.message();
       }

@@ -49,6 +49,9 @@ class ValueCodec {
   static const std::string& names();
 
   Kind kind() const { return kind_; }
+  // Whether decoding costs much more than copying the bytes (proto), so that
+  // `dump` and `view` decode on several threads.
+  bool costly() const { return kind_ == Kind::proto; }
   const char* name() const;
 
   // A JSON value (one made or changed by goka-cli, e.g. a run-group state) to

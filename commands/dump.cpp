@@ -12,6 +12,7 @@
 #include <memory>
 #include <optional>
 #include <set>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "cli/envelope.hpp"
 #include "cli/global_options.hpp"
 #include "cli/offset_spec.hpp"
+#include "cli/ordered_renderer.hpp"
 #include "cli/record_format.hpp"
 #include "cli/signals.hpp"
 #include "cli/value_codec.hpp"
@@ -96,13 +98,37 @@ class Selection {
   std::set<int32_t> over_;        // partitions past until_
 };
 
-// What is done with each record: envelope lines, --format, or --table.
+// One record's text: its envelope line or --format's. Thread-safe (const).
+struct RecordText {
+  ValueCodec codec;
+  std::optional<RecordFormat> format;
+
+  void append(std::string& out, const Record& record) const {
+    if (format) {
+      format->append(out, record);
+    } else {
+      append_envelope(out, record, codec);
+    }
+  }
+};
+
+// Records (or table rows) per batch rendered on a decoder thread: a few ms of
+// protobuf decoding, few enough that output starts early.
+constexpr std::size_t kBatchRecords = 512;
+
+// What is done with each record: envelope lines, --format, or --table. With
+// decoder threads (a costly codec, see decode_threads()), records are
+// gathered into batches that an OrderedRenderer renders in parallel and
+// writes in order; otherwise each is rendered into the output at once.
+// Owned and called by the reading thread only.
 class Printer {
  public:
   Printer(const DumpOptions& options, StdoutWriter& output)
-      : output_(output), codec_(options.codec), table_(options.table) {
-    if (options.format_option != nullptr && options.format_option->count() > 0)
-      format_.emplace(options.format);
+      : output_(output),
+        text_(record_text(options)),
+        table_(options.table),
+        threads_(options.codec.costly() ? decode_threads() : 0) {
+    if (threads_ > 0 && !table_) renderer_.emplace(threads_, 4 * threads_, sink());
   }
 
   void add(Record& record) {
@@ -115,36 +141,85 @@ class Printer {
       }
       return;
     }
-    if (format_) {
-      format_->append(output_.buffer(), record);
-    } else {
-      append_envelope(output_.buffer(), record, codec_);
+    if (renderer_) {
+      gathered_.push_back(std::move(record));
+      if (gathered_.size() >= kBatchRecords) submit_gathered();
+      return;
     }
+    text_->append(output_.buffer(), record);
     output_.maybe_flush();
   }
 
-  // Prints the table, sorted by key (byte order), when it is one.
+  // After each poll: hands what is gathered to the decoder threads; with
+  // wait, also waits until everything added so far is in the output buffer
+  // (--follow, and before an interrupted dump exits).
+  void end_of_poll(bool wait) {
+    if (!renderer_) return;
+    submit_gathered();
+    if (wait) renderer_->finish();
+  }
+
+  // Everything added is in the output buffer; a table is printed, sorted by
+  // key (byte order).
   void finish() {
-    if (!table_) return;
-    std::vector<std::pair<const std::string, std::string>*> rows;
-    rows.reserve(latest_.size());
-    for (auto& row : latest_) rows.push_back(&row);
-    std::sort(rows.begin(), rows.end(),
-              [](const auto* a, const auto* b) { return a->first < b->first; });
-    for (const auto* row : rows) {
-      append_table_row(output_.buffer(), row->first, row->second, codec_);
-      output_.maybe_flush();
-    }
+    end_of_poll(true);
+    if (table_) print_table();
   }
 
   int64_t keys() const { return static_cast<int64_t>(latest_.size()); }
 
  private:
+  using Row = std::pair<const std::string, std::string>;
+
+  static std::shared_ptr<const RecordText> record_text(const DumpOptions& options) {
+    auto text = std::make_shared<RecordText>(RecordText{options.codec, std::nullopt});
+    if (options.format_option != nullptr && options.format_option->count() > 0)
+      text->format.emplace(options.format);
+    return text;
+  }
+
+  OrderedRenderer::Sink sink() {
+    return [&output = output_](std::string_view text) {
+      output.buffer() += text;
+      output.maybe_flush();
+    };
+  }
+
+  void submit_gathered() {
+    if (gathered_.empty()) return;
+    renderer_->submit([text = text_, records = std::move(gathered_)](std::string& out) {
+      for (const Record& record : records) text->append(out, record);
+    });
+    gathered_ = {};
+    gathered_.reserve(kBatchRecords);
+  }
+
+  void print_table() {
+    std::vector<const Row*> rows;
+    rows.reserve(latest_.size());
+    for (const Row& row : latest_) rows.push_back(&row);
+    std::sort(rows.begin(), rows.end(), [](const Row* a, const Row* b) { return a->first < b->first; });
+    // Declared after rows: destroyed (its workers joined) before rows are.
+    OrderedRenderer renderer(threads_, 4 * threads_, sink());
+    const ValueCodec& codec = text_->codec;
+    for (std::size_t at = 0; at < rows.size(); at += kBatchRecords) {
+      const std::span<const Row* const> part(rows.data() + at,
+                                             std::min(kBatchRecords, rows.size() - at));
+      renderer.submit([part, &codec](std::string& out) {
+        for (const Row* row : part) append_table_row(out, row->first, row->second, codec);
+      });
+    }
+    renderer.finish();
+  }
+
   StdoutWriter& output_;
-  ValueCodec codec_;
-  std::optional<RecordFormat> format_;
+  std::shared_ptr<const RecordText> text_;  // shared with the batches being rendered
   bool table_;
+  unsigned threads_;  // decoder threads; 0: render on this thread
   std::unordered_map<std::string, std::string> latest_;
+  std::vector<Record> gathered_;  // not submitted yet
+  // Last: destroyed first, joining its workers before what they read goes.
+  std::optional<OrderedRenderer> renderer_;
 };
 
 // dump --storage DIR [TOPIC]: what applies of the topic's options is passed on.
@@ -213,6 +288,7 @@ void run_dump(const DumpOptions& options, const GlobalOptions& global) {
   bool more = options.count != 0;
   while (more) {
     if (interrupted()) {
+      printer.end_of_poll(true);  // what was read before the signal, as one thread prints it
       output.flush();
       throw ExitStatus{130};
     }
@@ -225,6 +301,7 @@ void run_dump(const DumpOptions& options, const GlobalOptions& global) {
       if (records == options.count) break;
     }
     if (records == options.count || selection.all_over(partitions)) more = false;
+    printer.end_of_poll(options.follow);
     if (options.follow) output.flush();
   }
   printer.finish();
@@ -254,8 +331,8 @@ void register_dump(CLI::App& app, const GlobalOptions& global) {
       "-o s@A --until s@B prints a time window: each partition from its first record at or\n"
       "after time A up to its first record after time B (not printed).\n"
       "Values are decoded with --codec (proto:NAME: protobuf as proto3 JSON, schema from --proto\n"
-      "or --descriptor-set); one that does not decode is shown as \"value_b64\" "
-      "with\n"
+      "or --descriptor-set; decoded on several threads, GOKA_DECODE_THREADS=N to choose);\n"
+      "one that does not decode is shown as \"value_b64\" with\n"
       "\"value_error\" instead of \"value\". A key that is not UTF-8 also gets \"key_b64\".\n"
       "--format tokens (kcat's -f): %k key, %s value (raw bytes), %K/%S key/value size (-1 "
       "for null),\n"

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/envelope.hpp"
+#include "cli/ordered_renderer.hpp"
 #include "cli/signals.hpp"
 #include "commands/commands.hpp"
 #include "goka/error.hpp"
@@ -42,22 +43,83 @@ std::string resolve_table(const std::string& table, const std::string& group) {
   return table.empty() ? group + "-table" : table;
 }
 
+namespace {
+
+// Appends {"key":K,"value":V} and '\n' to out; with topic, {"topic":T,...}.
+void append_row(std::string& out, std::string_view key, std::string_view value,
+                const ValueCodec& codec, std::optional<std::string_view> topic) {
+  if (!topic) {
+    append_table_row(out, key, value, codec);
+    return;
+  }
+  // {"topic":T, then the row without its opening brace.
+  out += "{\"topic\":";
+  append_json_string(out, *topic);
+  out += ',';
+  const std::size_t at = out.size();
+  append_table_row(out, key, value, codec);
+  out.erase(at, 1);
+}
+
+// Rows copied out of an iterator (whose views do not outlive next()), to be
+// rendered on a decoder thread: their bytes in one string.
+struct RowBatch {
+  static constexpr std::size_t kRows = 512;
+  std::string bytes;
+  std::vector<std::pair<std::size_t, std::size_t>> rows;  // key size, value size
+
+  void add(std::string_view key, std::string_view value) {
+    bytes += key;
+    bytes += value;
+    rows.emplace_back(key.size(), value.size());
+  }
+  void append(std::string& out, const ValueCodec& codec,
+              std::optional<std::string_view> topic) const {
+    std::string_view rest = bytes;
+    for (const auto& [key_size, value_size] : rows) {
+      append_row(out, rest.substr(0, key_size), rest.substr(key_size, value_size), codec, topic);
+      rest.remove_prefix(key_size + value_size);
+    }
+  }
+};
+
+// write_rows() with the values decoded on threads decoder threads.
+int64_t write_rows_parallel(Iterator& it, const ValueCodec& codec, StdoutWriter& out,
+                            int64_t limit, std::optional<std::string_view> topic,
+                            unsigned threads) {
+  OrderedRenderer renderer(threads, 4 * threads, [&out](std::string_view text) {
+    out.buffer() += text;
+    out.maybe_flush();
+  });
+  const std::optional<std::string> topic_name(topic);
+  int64_t rows = 0;
+  RowBatch batch;
+  auto submit = [&] {
+    if (batch.rows.empty()) return;
+    renderer.submit([batch = std::move(batch), codec, topic_name](std::string& text) {
+      batch.append(text, codec, topic_name);
+    });
+    batch = RowBatch();
+  };
+  while ((limit < 0 || rows < limit) && it.next()) {
+    batch.add(it.key(), it.value());
+    ++rows;
+    if (batch.rows.size() >= RowBatch::kRows) submit();
+  }
+  submit();
+  renderer.finish();
+  return rows;
+}
+
+}  // namespace
+
 int64_t write_rows(Iterator& it, const ValueCodec& codec, StdoutWriter& out, int64_t limit,
                    std::optional<std::string_view> topic) {
+  if (const unsigned threads = codec.costly() ? decode_threads() : 0; threads > 0)
+    return write_rows_parallel(it, codec, out, limit, topic, threads);
   int64_t rows = 0;
-  std::string& buffer = out.buffer();
   while ((limit < 0 || rows < limit) && it.next()) {
-    if (topic) {
-      // {"topic":T, then the row without its opening brace.
-      buffer += "{\"topic\":";
-      append_json_string(buffer, *topic);
-      buffer += ',';
-      const std::size_t at = buffer.size();
-      append_table_row(buffer, it.key(), it.value(), codec);
-      buffer.erase(at, 1);
-    } else {
-      append_table_row(buffer, it.key(), it.value(), codec);
-    }
+    append_row(out.buffer(), it.key(), it.value(), codec, topic);
     ++rows;
     out.maybe_flush();
   }

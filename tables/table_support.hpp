@@ -45,7 +45,8 @@ std::string resolve_table(const std::string& table, const std::string& group);
 
 // Appends `{"key":K,"value":V}` for every pair of it (at most limit; -1: no
 // limit) to out, flushing as it goes. With topic, each row starts with
-// `"topic":topic`. Returns the rows written.
+// `"topic":topic`. Returns the rows written. A costly codec's values are
+// decoded on decoder threads (decode_threads()), printed in the same order.
 int64_t write_rows(Iterator& it, const ValueCodec& codec, StdoutWriter& out, int64_t limit = -1,
                    std::optional<std::string_view> topic = std::nullopt);
 

@@ -256,7 +256,7 @@ Tally check_type(const std::shared_ptr<const ProtoSchema>& schema, const std::st
       REQUIRE(codecs[c].decode(bytes) == mapping(*schema, name, bytes, combos[c]));
     }
     std::string direct;
-    if (goka::ProtoJsonPrinter(false).print(*message, direct)) {
+    if (goka::ProtoJsonPrinter(type, false).print(*message, direct)) {
       ++tally.printed;
       INFO(name << " value " << i << ": " << message->ShortDebugString());
       REQUIRE(direct == mapping(*schema, name, bytes, {}));
@@ -322,7 +322,7 @@ TEST_CASE("proto json: every code point up to U+FFFF is escaped as the mapping d
     INFO("U+" << std::hex << code);
     REQUIRE(codec.decode(bytes) == mapping(*schema, "kinds.Leaf", bytes, {}));
     std::string direct;
-    if (goka::ProtoJsonPrinter(false).print(*leaf, direct)) ++printed;
+    if (goka::ProtoJsonPrinter(type, false).print(*leaf, direct)) ++printed;
   }
   CHECK(printed > 0x5ff - 0x80);
 }

@@ -117,8 +117,11 @@ class ProtoCodec final : public Codec<std::string> {
   // wrong wire type, a missing required proto2 field). Unknown fields are
   // dropped, as protobuf's JSON mapping does.
   std::string decode(std::string_view bytes) const override;
+  // decode(), appending the text to out instead; out is unchanged when it
+  // throws.
+  void decode_to(std::string_view bytes, std::string& out) const;
 
-  struct Cache;  // internal: arenas to parse on and the JSON printer (src/proto/)
+  struct Cache;  // internal: the prototype message and the JSON printer (src/proto/)
 
  private:
   std::string mapping_json(const google::protobuf::Message& message, std::string_view bytes) const;

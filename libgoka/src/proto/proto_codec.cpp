@@ -10,7 +10,7 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/util/json_util.h>
 
-#include <mutex>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -50,49 +50,64 @@ std::string status_text(const pb::util::Status& status) {
 
 }  // namespace
 
-// Arenas to parse messages of the codec's type on, reused across calls (a
-// message on an arena reset after use costs less to make and free than one
-// on the heap), and the printer.
+// The codec's prototype message and its printer.
 struct ProtoCodec::Cache {
   const pb::Message* prototype = nullptr;
   ProtoJsonPrinter printer;
-  std::mutex mutex;
-  std::vector<std::unique_ptr<pb::Arena>> idle;
 
   Cache(const pb::Message* type_prototype, bool original_names)
-      : prototype(type_prototype), printer(original_names) {}
+      : prototype(type_prototype), printer(type_prototype->GetDescriptor(), original_names) {}
+};
 
-  std::unique_ptr<pb::Arena> acquire() {
-    {
-      std::lock_guard lock(mutex);
-      if (!idle.empty()) {
-        auto arena = std::move(idle.back());
-        idle.pop_back();
-        return arena;
-      }
-    }
-    return std::make_unique<pb::Arena>();
-  }
-  void release(std::unique_ptr<pb::Arena> arena) {
-    arena->Reset();
-    std::lock_guard lock(mutex);
-    if (idle.size() < 64) idle.push_back(std::move(arena));
+namespace {
+
+// An arena to parse on, one per thread (no lock), made on first use and kept
+// until the thread ends. Its first block is its own, and Reset() keeps that
+// block: parsing a message of usual size allocates nothing.
+struct ThreadArena {
+  static constexpr std::size_t kBlock = 16 << 10;
+  std::unique_ptr<char[]> block = std::make_unique<char[]>(kBlock);
+  pb::Arena arena{options(block.get())};
+  bool busy = false;  // leased
+
+  static pb::ArenaOptions options(char* block) {
+    pb::ArenaOptions options;
+    options.initial_block = block;
+    options.initial_block_size = kBlock;
+    return options;
   }
 };
 
-// Gives the arena back to the cache, whatever way the call ends.
+// The calling thread's arena for one decode, reset when the lease ends,
+// whatever way the call ends. A nested lease on the same thread (none today)
+// gets an arena of its own.
 class ArenaLease {
  public:
-  ArenaLease(ProtoCodec::Cache& cache) : cache_(cache), arena_(cache.acquire()) {}
-  ~ArenaLease() { cache_.release(std::move(arena_)); }
+  ArenaLease() {
+    thread_local std::unique_ptr<ThreadArena> mine;
+    if (!mine) mine = std::make_unique<ThreadArena>();
+    if (mine->busy) {
+      own_.emplace();
+      return;
+    }
+    leased_ = mine.get();
+    leased_->busy = true;
+  }
+  ~ArenaLease() {
+    if (leased_ == nullptr) return;
+    leased_->arena.Reset();
+    leased_->busy = false;
+  }
   ArenaLease(const ArenaLease&) = delete;
   ArenaLease& operator=(const ArenaLease&) = delete;
-  pb::Arena* get() const { return arena_.get(); }
+  pb::Arena* get() { return leased_ != nullptr ? &leased_->arena : &*own_; }
 
  private:
-  ProtoCodec::Cache& cache_;
-  std::unique_ptr<pb::Arena> arena_;
+  ThreadArena* leased_ = nullptr;
+  std::optional<pb::Arena> own_;
 };
+
+}  // namespace
 
 ProtoCodec::ProtoCodec(std::shared_ptr<const ProtoSchema> schema, std::string_view message_name,
                        ProtoJsonOptions options)
@@ -138,23 +153,29 @@ std::string ProtoCodec::encode_json(std::string_view json_text) const {
 }
 
 std::string ProtoCodec::decode(std::string_view bytes) const {
+  std::string json;
+  decode_to(bytes, json);
+  return json;
+}
+
+void ProtoCodec::decode_to(std::string_view bytes, std::string& out) const {
   // libprotobuf logs to stderr what makes a parse fail (a string that is not
   // UTF-8); the Error says it instead.
   pb::LogSilencer quiet;
-  ArenaLease arena(*cache_);
+  ArenaLease arena;
   pb::Message* message = cache_->prototype->New(arena.get());
   if (!message->ParsePartialFromArray(bytes.data(), static_cast<int>(bytes.size())))
     throw Error(Errc::decode, fmt::format("bytes do not parse as protobuf {}", message_name_));
   if (has_required_ && !message->IsInitialized())
     throw Error(Errc::decode, fmt::format("protobuf {} misses required fields: {}", message_name_,
                                           message->InitializationErrorString()));
-  std::string json;
+  const std::size_t mark = out.size();
   if (!options_.print_defaults) {
-    json.reserve(bytes.size() * 3);
-    if (cache_->printer.print(*message, json)) return json;
-    json.clear();
+    if (mark == 0) out.reserve(bytes.size() * 3);
+    if (cache_->printer.print(*message, out)) return;
+    out.resize(mark);
   }
-  return mapping_json(*message, bytes);
+  out += mapping_json(*message, bytes);
 }
 
 // libprotobuf's JSON mapping of the parsed message, whose wire bytes are bytes.

@@ -161,49 +161,130 @@ void append_proto_float(float value, std::string& out) {
     append_round_trip(value, 6, 9, out);
 }
 
-bool ProtoJsonPrinter::print(const pb::Message& message, std::string& out) const {
-  if (well_known(message.GetDescriptor())) return false;
-  return print_message(message, out);
+ProtoJsonPrinter::ProtoJsonPrinter(const pb::Descriptor* root, bool original_names)
+    : original_names_(original_names), root_(root) {
+  prepare(root);
 }
 
-bool ProtoJsonPrinter::print_message(const pb::Message& message, std::string& out) const {
+const ProtoJsonPrinter::Type* ProtoJsonPrinter::prepare(const pb::Descriptor* descriptor) {
+  auto [it, added] = types_.try_emplace(descriptor);
+  Type& type = it->second;
+  if (!added) return &type;  // prepared, or being prepared (a recursive type)
+  if (well_known(descriptor)) return &type;
+  type.printable = true;
+  type.in_order = in_number_order(descriptor);
+  type.fields.reserve(static_cast<size_t>(descriptor->field_count()));
+  for (int i = 0; i < descriptor->field_count(); ++i) {
+    Field field = prepare_field(descriptor->field(i));
+    if (field.name.empty()) type.printable = false;
+    type.fields.push_back(std::move(field));
+  }
+  return &type;
+}
+
+ProtoJsonPrinter::Field ProtoJsonPrinter::prepare_field(const pb::FieldDescriptor* descriptor) {
+  using F = pb::FieldDescriptor;
+  Field field;
+  field.descriptor = descriptor;
+  field.repeated = descriptor->is_repeated();
+  if (append_string(original_names_ ? descriptor->name() : descriptor->json_name(), field.name)) {
+    field.name += ':';
+  } else {
+    field.name.clear();  // the type is declined
+  }
+  switch (descriptor->cpp_type()) {
+    case F::CPPTYPE_INT32: field.kind = Kind::int32; break;
+    case F::CPPTYPE_UINT32: field.kind = Kind::uint32; break;
+    case F::CPPTYPE_INT64: field.kind = Kind::int64; break;
+    case F::CPPTYPE_UINT64: field.kind = Kind::uint64; break;
+    case F::CPPTYPE_BOOL: field.kind = Kind::boolean; break;
+    case F::CPPTYPE_FLOAT: field.kind = Kind::float32; break;
+    case F::CPPTYPE_DOUBLE: field.kind = Kind::float64; break;
+    case F::CPPTYPE_STRING:
+      field.kind = descriptor->type() == F::TYPE_BYTES ? Kind::bytes : Kind::string;
+      break;
+    case F::CPPTYPE_ENUM:
+      if (descriptor->enum_type()->file()->package() != "google.protobuf") {
+        field.kind = Kind::enumeration;
+        field.enum_names = prepare_enum(descriptor->enum_type());
+      }
+      break;
+    case F::CPPTYPE_MESSAGE:
+      if (descriptor->is_map()) {
+        // print_map() takes the entry's fields 0 and 1 as its key and value.
+        const auto* entry = descriptor->message_type();
+        if (entry->field_count() != 2 || entry->map_key() != entry->field(0)) break;
+        field.kind = Kind::map;
+        field.type = prepare(descriptor->message_type());
+      } else if (descriptor->type() != F::TYPE_GROUP && !well_known(descriptor->message_type())) {
+        field.kind = Kind::message;
+        field.type = prepare(descriptor->message_type());
+      }
+      break;
+  }
+  return field;
+}
+
+const std::unordered_map<int, std::string>* ProtoJsonPrinter::prepare_enum(
+    const pb::EnumDescriptor* type) {
+  auto [it, added] = enums_.try_emplace(type);
+  if (!added) return &it->second;
+  for (int i = 0; i < type->value_count(); ++i) {
+    const auto* value = type->value(i);
+    if (it->second.count(value->number()) > 0) continue;  // an alias: the first name counts
+    std::string quoted;
+    // A name the printer cannot write is left out: its number goes to the mapping.
+    if (append_string(value->name(), quoted)) it->second.emplace(value->number(), std::move(quoted));
+    else it->second.emplace(value->number(), std::string());
+  }
+  return &it->second;
+}
+
+bool ProtoJsonPrinter::print(const pb::Message& message, std::string& out) const {
+  const auto* descriptor = message.GetDescriptor();
+  if (descriptor != root_) return false;
+  const Type& type = types_.at(descriptor);
+  return type.printable && print_message(message, type, out);
+}
+
+bool ProtoJsonPrinter::print_message(const pb::Message& message, const Type& type,
+                                     std::string& out) const {
+  if (!type.printable) return false;
   const auto* reflection = message.GetReflection();
   // Fields the mapping would see: those of the wire but the unknown ones; a
   // known field's value the parser kept as unknown (a proto2 enum's unknown
   // number) it prints, so such messages are left to it.
   if (!reflection->GetUnknownFields(message).empty()) return false;
-  const auto* type = message.GetDescriptor();
   out += '{';
   bool first = true;
-  auto print_one = [&](const pb::FieldDescriptor* field) {
+  auto print_one = [&](const Field& field) {
     if (!first) out += ',';
     first = false;
-    if (!append_string(original_names_ ? field->name() : field->json_name(), out)) return false;
-    out += ':';
+    out += field.name;
     return print_field(message, field, out);
   };
-  if (in_number_order(type)) {
-    for (int i = 0; i < type->field_count(); ++i) {
-      const auto* field = type->field(i);
-      bool set = field->is_repeated() ? reflection->FieldSize(message, field) > 0
-                                      : reflection->HasField(message, field);
+  if (type.in_order) {
+    for (const Field& field : type.fields) {
+      bool set = field.repeated ? reflection->FieldSize(message, field.descriptor) > 0
+                                : reflection->HasField(message, field.descriptor);
       if (set && !print_one(field)) return false;
     }
   } else {
     std::vector<const pb::FieldDescriptor*> fields;
     reflection->ListFields(message, &fields);
     for (const auto* field : fields)
-      if (!field->is_extension() && !print_one(field)) return false;
+      if (!field->is_extension() && !print_one(type.fields[static_cast<size_t>(field->index())]))
+        return false;
   }
   out += '}';
   return true;
 }
 
-bool ProtoJsonPrinter::print_field(const pb::Message& message, const pb::FieldDescriptor* field,
+bool ProtoJsonPrinter::print_field(const pb::Message& message, const Field& field,
                                    std::string& out) const {
-  if (field->is_map()) return print_map(message, field, out);
-  if (!field->is_repeated()) return print_value(message, field, -1, out);
-  int size = message.GetReflection()->FieldSize(message, field);
+  if (field.kind == Kind::map) return print_map(message, field, out);
+  if (!field.repeated) return print_value(message, field, -1, out);
+  int size = message.GetReflection()->FieldSize(message, field.descriptor);
   out += '[';
   for (int i = 0; i < size; ++i) {
     if (i > 0) out += ',';
@@ -213,17 +294,19 @@ bool ProtoJsonPrinter::print_field(const pb::Message& message, const pb::FieldDe
   return true;
 }
 
-bool ProtoJsonPrinter::print_map(const pb::Message& message, const pb::FieldDescriptor* field,
+bool ProtoJsonPrinter::print_map(const pb::Message& message, const Field& field,
                                  std::string& out) const {
   const auto* reflection = message.GetReflection();
-  const auto* key = field->message_type()->map_key();
-  const auto* value = field->message_type()->map_value();
-  int size = reflection->FieldSize(message, field);
+  const Type& entry_type = *field.type;
+  if (!entry_type.printable) return false;
+  const Field& key = entry_type.fields[0];    // map entries declare key (1), then value (2)
+  const Field& value = entry_type.fields[1];
+  int size = reflection->FieldSize(message, field.descriptor);
   out += '{';
   for (int i = 0; i < size; ++i) {
-    const auto& entry = reflection->GetRepeatedMessage(message, field, i);
+    const auto& entry = reflection->GetRepeatedMessage(message, field.descriptor, i);
     if (i > 0) out += ',';
-    if (!append_map_key(entry, key, out)) return false;
+    if (!append_map_key(entry, key.descriptor, out)) return false;
     out += ':';
     if (!print_value(entry, value, -1, out)) return false;
   }
@@ -232,50 +315,51 @@ bool ProtoJsonPrinter::print_map(const pb::Message& message, const pb::FieldDesc
 }
 
 // The value of a singular field (index -1) or of element index of a repeated one.
-bool ProtoJsonPrinter::print_value(const pb::Message& message, const pb::FieldDescriptor* field,
-                                   int index, std::string& out) const {
+bool ProtoJsonPrinter::print_value(const pb::Message& message, const Field& field, int index,
+                                   std::string& out) const {
   const auto* r = message.GetReflection();
+  const auto* d = field.descriptor;
   const bool one = index < 0;
-  using F = pb::FieldDescriptor;
-  switch (field->cpp_type()) {
-    case F::CPPTYPE_INT32:
-      append_int(one ? r->GetInt32(message, field) : r->GetRepeatedInt32(message, field, index), out, false);
+  switch (field.kind) {
+    case Kind::int32:
+      append_int(one ? r->GetInt32(message, d) : r->GetRepeatedInt32(message, d, index), out, false);
       return true;
-    case F::CPPTYPE_UINT32:
-      append_int(one ? r->GetUInt32(message, field) : r->GetRepeatedUInt32(message, field, index), out, false);
+    case Kind::uint32:
+      append_int(one ? r->GetUInt32(message, d) : r->GetRepeatedUInt32(message, d, index), out, false);
       return true;
-    case F::CPPTYPE_INT64:
-      append_int(one ? r->GetInt64(message, field) : r->GetRepeatedInt64(message, field, index), out, true);
+    case Kind::int64:
+      append_int(one ? r->GetInt64(message, d) : r->GetRepeatedInt64(message, d, index), out, true);
       return true;
-    case F::CPPTYPE_UINT64:
-      append_int(one ? r->GetUInt64(message, field) : r->GetRepeatedUInt64(message, field, index), out, true);
+    case Kind::uint64:
+      append_int(one ? r->GetUInt64(message, d) : r->GetRepeatedUInt64(message, d, index), out, true);
       return true;
-    case F::CPPTYPE_BOOL:
-      out += (one ? r->GetBool(message, field) : r->GetRepeatedBool(message, field, index)) ? "true" : "false";
+    case Kind::boolean:
+      out += (one ? r->GetBool(message, d) : r->GetRepeatedBool(message, d, index)) ? "true" : "false";
       return true;
-    case F::CPPTYPE_DOUBLE: {
-      double v = one ? r->GetDouble(message, field) : r->GetRepeatedDouble(message, field, index);
+    case Kind::float64: {
+      double v = one ? r->GetDouble(message, d) : r->GetRepeatedDouble(message, d, index);
       if (!append_non_finite(v, out)) append_proto_double(v, out);
       return true;
     }
-    case F::CPPTYPE_FLOAT: {
-      float v = one ? r->GetFloat(message, field) : r->GetRepeatedFloat(message, field, index);
+    case Kind::float32: {
+      float v = one ? r->GetFloat(message, d) : r->GetRepeatedFloat(message, d, index);
       if (!append_non_finite(v, out)) append_proto_float(v, out);
       return true;
     }
-    case F::CPPTYPE_ENUM: {
-      if (field->enum_type()->file()->package() == "google.protobuf") return false;
-      int number = one ? r->GetEnumValue(message, field) : r->GetRepeatedEnumValue(message, field, index);
-      const auto* named = field->enum_type()->FindValueByNumber(number);
-      if (named == nullptr) append_int(number, out, false);
-      else if (!append_string(named->name(), out)) return false;
+    case Kind::enumeration: {
+      int number = one ? r->GetEnumValue(message, d) : r->GetRepeatedEnumValue(message, d, index);
+      auto named = field.enum_names->find(number);
+      if (named == field.enum_names->end()) append_int(number, out, false);
+      else if (named->second.empty()) return false;
+      else out += named->second;
       return true;
     }
-    case F::CPPTYPE_STRING: {
+    case Kind::string:
+    case Kind::bytes: {
       std::string scratch;
-      const std::string& text = one ? r->GetStringReference(message, field, &scratch)
-                                    : r->GetRepeatedStringReference(message, field, index, &scratch);
-      if (field->type() != F::TYPE_BYTES) return append_string(text, out);
+      const std::string& text = one ? r->GetStringReference(message, d, &scratch)
+                                    : r->GetRepeatedStringReference(message, d, index, &scratch);
+      if (field.kind == Kind::string) return append_string(text, out);
       std::string base64;
       pb::Base64Escape(text, &base64);
       out += '"';
@@ -283,10 +367,12 @@ bool ProtoJsonPrinter::print_value(const pb::Message& message, const pb::FieldDe
       out += '"';
       return true;
     }
-    case F::CPPTYPE_MESSAGE: {
-      if (field->type() == F::TYPE_GROUP || well_known(field->message_type())) return false;
-      return print_message(one ? r->GetMessage(message, field) : r->GetRepeatedMessage(message, field, index), out);
-    }
+    case Kind::message:
+      return print_message(one ? r->GetMessage(message, d) : r->GetRepeatedMessage(message, d, index),
+                           *field.type, out);
+    case Kind::map:
+    case Kind::declined:
+      return false;
   }
   return false;
 }
