@@ -4,6 +4,9 @@
 # times out, processes them, and only then exits.
 source "$(dirname "$0")/lib.sh"
 start_broker -t in:4 -t u-table:4
+stream="" a="" b=""
+# Whatever still runs when the test ends (a failed check) goes with it.
+trap 'kill -9 $stream $a $b 2>/dev/null || true; cleanup' EXIT
 
 # A stream that keeps the group busy until stopped (its messages land on
 # every partition).
