@@ -10,6 +10,7 @@
 #include <set>
 
 #include "core/backend.hpp"
+#include "core/buffer_limit.hpp"
 #include "core/log.hpp"
 #include "core/output_gate.hpp"
 #include "core/partition_processor.hpp"
@@ -168,6 +169,9 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   std::map<std::string, std::unique_ptr<View>, std::less<>> lookups_;  // mutex_ to change
 
   // Declared before the slots: destroyed after them.
+  // Records in the pool's lanes, all partitions: twice what one partition may
+  // hold before it is paused.
+  core::BufferLimit buffer_{2 * options_.max_buffered};
   std::unique_ptr<core::WorkerPool> pool_;
   std::unique_ptr<core::Producer> producer_;
   // Exactly-once: the instance's transactions (set under mutex_, then used
@@ -527,6 +531,7 @@ void Processor::Impl::dispatch(std::vector<Record>& records) {
   for (auto& [p, batch] : batches) {
     PartitionSlot* slot = slots_.at(p).get();
     slot->queued.fetch_add(static_cast<int64_t>(batch->size()), std::memory_order_relaxed);
+    buffer_.added(batch->size());
     pool_->post(p, [this, slot, batch = std::move(batch)] { process_batch(*slot, *batch); });
   }
 }
@@ -559,6 +564,7 @@ void Processor::Impl::process_batch(PartitionSlot& slot, const std::vector<Recor
   }
   // Processed or not, the batch no longer waits in the pool.
   slot.queued.fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
+  buffer_.done(batch.size());
 }
 
 void Processor::Impl::check_backpressure() {
@@ -877,8 +883,13 @@ void Processor::Impl::loop() {
   auto last_commit = Clock::now();
   while (!stopping_) {
     // While a transaction commits, its progress is checked between polls.
-    consumer_->poll(records, std::chrono::milliseconds(cut_ ? 5 : 50));
-    dispatch(records);
+    auto wait = std::chrono::milliseconds(cut_ ? 5 : 50);
+    if (buffer_.full()) {
+      buffer_.wait_for_room(wait);
+    } else {
+      consumer_->poll(records, wait);
+      dispatch(records);
+    }
     start_recovered();
     check_backpressure();
     for (auto& [table, view] : lookups_) {

@@ -51,11 +51,17 @@ KafkaGroupConsumer::KafkaGroupConsumer(const ClientOptions& options, const std::
       // processed again.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
+      // Records fetched ahead, all partitions together (~300 bytes each):
+      // librdkafka's default of 100,000 is most of a count processor's
+      // memory. The kicker keeps a small queue from stalling the fetch.
+      {"queued.min.messages", "20000"},
   };
   ConfPtr conf = make_conf(options, defaults, *events_);
   rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_trampoline);
+  int64_t queue = FetchKicker::queue_threshold(conf.get());
   handle_ = make_handle(RD_KAFKA_CONSUMER, std::move(conf));
   rd_kafka_poll_set_consumer(handle_.get());
+  kicker_ = std::make_unique<FetchKicker>(handle_.get(), queue / 2);
 }
 
 KafkaGroupConsumer::~KafkaGroupConsumer() {
@@ -136,6 +142,7 @@ void KafkaGroupConsumer::poll(std::vector<Record>& out, std::chrono::millisecond
           continue;
       }
     }
+    if (kicker_) kicker_->consumed(*msg);
     Record& record = out.emplace_back();
     record.topic = rd_kafka_topic_name(msg->rkt);
     to_record(*msg, record);
@@ -248,6 +255,7 @@ std::vector<core::TopicPartition> KafkaGroupConsumer::committed(
 void KafkaGroupConsumer::close() {
   if (closed_) return;
   closed_ = true;
+  kicker_.reset();
   rd_kafka_consumer_close(handle_.get());  // revokes through the handler
   rethrow_pending();
 }

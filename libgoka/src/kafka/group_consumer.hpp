@@ -7,6 +7,7 @@
 
 #include "core/backend.hpp"
 #include "kafka/client.hpp"
+#include "kafka/fetch_kicker.hpp"
 
 namespace goka::kafka {
 
@@ -44,6 +45,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
   core::RebalanceHandler& handler_;
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;
+  std::unique_ptr<FetchKicker> kicker_;  // until close()
   bool closed_ = false;
   std::exception_ptr pending_;  // thrown by the handler inside librdkafka
 };

@@ -8,6 +8,7 @@
 
 #include "core/backend.hpp"
 #include "kafka/client.hpp"
+#include "kafka/fetch_kicker.hpp"
 
 namespace goka::kafka {
 
@@ -39,6 +40,7 @@ class KafkaReader final : public core::PartitionReader {
   std::map<int32_t, int64_t> position_;  // per started partition: the next offset
   std::vector<rd_kafka_message_t*> batch_;
   Record scratch_;  // visit()'s record, reused
+  std::unique_ptr<FetchKicker> kicker_;  // before the handle goes
 };
 
 }  // namespace goka::kafka

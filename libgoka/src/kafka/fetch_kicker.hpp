@@ -1,0 +1,78 @@
+#pragma once
+// Keeps a consumer fetching while it drains a backlog.
+//
+// librdkafka 2.0 stops fetching for a partition while the queue it feeds
+// holds queued.min.messages, and its broker thread then sleeps until
+// something wakes it: a reply, an operation, or a fixed 1 s timeout
+// (fetch.queue.backoff.ms came only in 2.1). Draining the queue wakes
+// nothing, so a consumer faster than one queue per second stalls for up to
+// 1 s each time it empties the queue, or needs a queue holding a second's
+// worth of records (~300 bytes each in librdkafka). A FetchKicker wakes the
+// broker threads of the partitions read, each time `every` records were
+// consumed: with a ListOffsets request to the leader of one of them (a
+// request queued to a broker thread wakes it). A small queue then costs
+// no stall.
+
+#include <librdkafka/rdkafka.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace goka::kafka {
+
+class FetchKicker {
+ public:
+  // consumer must outlive the kicker. every: records consumed between two
+  // wake-ups (half the queue's queued.min.messages is right).
+  FetchKicker(rd_kafka_t* consumer, int64_t every);
+  ~FetchKicker();  // stops its thread (waits for a request in flight)
+  FetchKicker(const FetchKicker&) = delete;
+  FetchKicker& operator=(const FetchKicker&) = delete;
+
+  // One record taken from the queue. Only the thread consuming calls this.
+  void consumed(const rd_kafka_message_t& message) {
+    if (message.rkt != last_topic_ || message.partition != last_partition_) note(message);
+    if (++count_ >= every_) kick();
+  }
+
+  // The queued.min.messages of conf, for `every`; 0 if unset.
+  static int64_t queue_threshold(const rd_kafka_conf_t* conf);
+
+ private:
+  using Partition = std::pair<std::string, int32_t>;
+  void note(const rd_kafka_message_t& message);
+  void kick();
+  void run();
+  void wake(const std::vector<Partition>& partitions);
+  int32_t leader(const Partition& partition);
+
+  rd_kafka_t* consumer_;
+  const int64_t every_;
+
+  // The consuming thread's own.
+  int64_t count_ = 0;
+  rd_kafka_topic_t* last_topic_ = nullptr;
+  int32_t last_partition_ = -1;
+  std::vector<Partition> read_;  // since the last kick
+
+  // Shared with the kicking thread.
+  std::mutex mutex_;
+  std::condition_variable wanted_;
+  std::vector<Partition> pending_;
+  std::atomic<bool> stop_{false};  // set under mutex_
+
+  // The kicking thread's own: each partition's leader, and when learned.
+  std::map<Partition, int32_t> leaders_;
+  std::chrono::steady_clock::time_point leaders_at_;
+
+  std::thread thread_;  // last: starts once everything above is set
+};
+
+}  // namespace goka::kafka
