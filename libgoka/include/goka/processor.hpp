@@ -97,7 +97,9 @@ struct ProcessorOptions {
   // predecessor at once (and aborts its open transaction); instances of one
   // group on one host need distinct ids, or they fence each other.
   std::string transactional_id;
-  // Messages buffered per partition before its fetching pauses.
+  // Messages waiting for the callbacks, per partition, before its fetching
+  // pauses; all partitions together, twice this before the processor stops
+  // taking messages from the consumer until half are processed.
   std::size_t max_buffered = 10000;
   // Called on the processor's thread after partitions were assigned or
   // revoked (partition numbers). Must not throw.
