@@ -12,6 +12,14 @@ constexpr auto kLeadersFor = std::chrono::seconds(30);
 
 }  // namespace
 
+void add_fetch_ahead(Properties& defaults, const ClientOptions& options, int64_t queued_min) {
+  defaults["queued.min.messages"] = std::to_string(queued_min);
+  if (options.properties.count("message.max.bytes") == 0) {
+    defaults["fetch.max.bytes"] = "1048576";
+    defaults["max.partition.fetch.bytes"] = "262144";
+  }
+}
+
 FetchKicker::FetchKicker(rd_kafka_t* consumer, int64_t every)
     : consumer_(consumer), every_(std::max<int64_t>(every, 1)), thread_([this] { run(); }) {}
 

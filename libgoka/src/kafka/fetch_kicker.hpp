@@ -25,7 +25,16 @@
 #include <utility>
 #include <vector>
 
+#include "goka/client_options.hpp"
+
 namespace goka::kafka {
+
+// Adds a consumer's fetch-ahead bounds to defaults: queued.min.messages
+// records (the kicker keeps a small queue from stalling), and fetches of at
+// most 1 MB, 256 KB a partition (librdkafka's 50 MB and 1 MB let one reply
+// of a real broker queue hundreds of thousands of small records), unless
+// options set message.max.bytes, which fetch.max.bytes may not be below.
+void add_fetch_ahead(Properties& defaults, const ClientOptions& options, int64_t queued_min);
 
 class FetchKicker {
  public:

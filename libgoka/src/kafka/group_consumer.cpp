@@ -51,11 +51,10 @@ KafkaGroupConsumer::KafkaGroupConsumer(const ClientOptions& options, const std::
       // processed again.
       {"session.timeout.ms", "10000"},
       {"heartbeat.interval.ms", "1000"},
-      // Records fetched ahead, all partitions together (~300 bytes each):
-      // librdkafka's default of 100,000 is most of a count processor's
-      // memory. The kicker keeps a small queue from stalling the fetch.
-      {"queued.min.messages", "20000"},
   };
+  // Records fetched ahead, all partitions together (~300 bytes each):
+  // librdkafka's default of 100,000 was most of a count processor's memory.
+  add_fetch_ahead(defaults, options, 20000);
   ConfPtr conf = make_conf(options, defaults, *events_);
   rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_trampoline);
   int64_t queue = FetchKicker::queue_threshold(conf.get());

@@ -16,11 +16,9 @@ KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
       {"auto.offset.reset", "earliest"},
       {"fetch.wait.max.ms", "100"},
       {"fetch.error.backoff.ms", "100"},
-      // Records fetched ahead, all partitions together (~300 bytes each); the
-      // kicker keeps a small queue from stalling the fetch (fetch_kicker.hpp).
-      {"queued.min.messages", "50000"},
       {"queued.max.messages.kbytes", "65536"},
   };
+  add_fetch_ahead(defaults, options, 50000);  // records, all partitions together
   ConfPtr conf = make_conf(options, defaults, *events_);
   int64_t queue = FetchKicker::queue_threshold(conf.get());
   handle_ = make_handle(RD_KAFKA_CONSUMER, std::move(conf));
