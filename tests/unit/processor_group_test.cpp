@@ -321,6 +321,43 @@ TEST_CASE("processor on the memory log: back-pressure without faults processes e
   CHECK(table_topic(*log) == truth);
 }
 
+TEST_CASE("processor on the memory log: all partitions together hold at most twice max_buffered",
+          "[processor-group]") {
+  // The callbacks are held. Each of the four partitions alone may hold
+  // max_buffered (100) before it pauses, up to ~650 records together; the
+  // processor stops taking records once 2 x 100 wait, so at most one poll
+  // (64) more is handed over.
+  auto log = make_log(64);
+  const int n = 4000;
+  auto truth = backlog(*log, n);
+  Book book;
+  book.hold(1);
+  goka::ProcessorOptions o = options(1);
+  o.max_buffered = 100;
+  o.commit_interval = std::chrono::hours(1);  // lag counts from what was handed over
+  goka::Processor processor(counter(book), o, log);
+  Running running(processor);
+  auto handed_over = [&] {
+    int64_t handed = 0;
+    for (const auto& ps : processor.stats().partitions) {
+      auto high = ps.high_watermark.find(kInput);
+      auto lag = ps.lag.find(kInput);
+      if (high != ps.high_watermark.end() && lag != ps.lag.end()) handed += high->second - lag->second;
+    }
+    return handed;
+  };
+  REQUIRE(await([&] { return handed_over() > 200; }, {&running}));
+  // Nothing to await for what must not happen: a window in which the
+  // unbounded processor would take hundreds more.
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK(handed_over() <= 2 * 100 + 64 + 1);
+  book.hold(-1);
+  REQUIRE(await([&] { return book.count() == n; }, {&running}));
+  running.finish();
+  check_nothing_lost(*log, book, truth, n);
+  CHECK(book.duplicates() == 0);
+}
+
 TEST_CASE("processor on the memory log: a commit refused at revoke loses nothing",
           "[processor-group]") {
   auto log = make_log(50);

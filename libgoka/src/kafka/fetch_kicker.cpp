@@ -42,8 +42,9 @@ int64_t FetchKicker::queue_threshold(const rd_kafka_conf_t* conf) {
 void FetchKicker::note(const rd_kafka_message_t& message) {
   last_topic_ = message.rkt;
   last_partition_ = message.partition;
-  Partition p{rd_kafka_topic_name(message.rkt), message.partition};
-  if (std::find(read_.begin(), read_.end(), p) == read_.end()) read_.push_back(std::move(p));
+  const char* topic = rd_kafka_topic_name(message.rkt);
+  auto same = [&](const Partition& p) { return p.second == message.partition && p.first == topic; };
+  if (std::none_of(read_.begin(), read_.end(), same)) read_.emplace_back(topic, message.partition);
 }
 
 void FetchKicker::kick() {
