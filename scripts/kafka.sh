@@ -126,6 +126,18 @@ java_command() {
     -Dlog4j2.configurationFile="$1/log4j2.properties" -cp "$LIBS/*")
 }
 
+# Whether process $1 is the broker of directory $2 (its command line names
+# $2's log configuration). A pid is reused once its process is gone: a stale
+# pid file or a watcher that looks late must not signal a stranger.
+is_broker() {
+  tr '\0' '\n' <"/proc/$1/cmdline" 2>/dev/null | grep -qxF -- "-Dlog4j2.configurationFile=$2/log4j2.properties"
+}
+
+# How process status $1 reads: "status 1", or "signal TERM" past 128.
+describe_status() {
+  if [ "$1" -gt 128 ]; then echo "signal $(kill -l $(($1 - 128)) 2>/dev/null || echo $(($1 - 128)))"; else echo "status $1"; fi
+}
+
 # Whether the broker at $1 answers a metadata request.
 answers() { kcat -L -b "$1" -m 2 >/dev/null 2>&1; }
 
@@ -155,7 +167,11 @@ start_once() {
   local deadline=$((SECONDS + START_TIMEOUT))
   until answers "127.0.0.1:$port"; do
     if ! kill -0 "$pid" 2>/dev/null; then
-      echo "kafka.sh: the broker exited while starting: $(tail -3 "$dir/broker.out" "$dir/broker.log" 2>/dev/null)" >&2
+      local status=0
+      wait "$pid" || status=$?
+      echo "kafka.sh: the broker exited while starting ($(describe_status "$status");" \
+        "$(df -h --output=avail "$dir" 2>/dev/null | tail -1 | tr -d ' ') free on its disk):" \
+        "$(tail -q -n 3 "$dir/broker.out" "$dir/broker.log" 2>/dev/null)" >&2
       return 1
     fi
     if [ $SECONDS -ge $deadline ]; then
@@ -168,16 +184,22 @@ start_once() {
   [ -z "${GOKA_KAFKA_OWNER:-}" ] || watch_owner "$GOKA_KAFKA_OWNER" "$pid" "$dir"
 }
 
+# Stops broker $1 of directory $2: TERM, then KILL after 10 s.
+end_broker() {
+  is_broker "$1" "$2" || return 0
+  kill "$1" 2>/dev/null || true
+  for _ in $(seq 100); do is_broker "$1" "$2" || return 0; sleep 0.1; done
+  kill -9 "$1" 2>/dev/null || true
+}
+
 # Stops the broker $2 and removes $3 once process $1 is gone (polling, in the
 # background, detached from this script's output).
 watch_owner() {
   local owner=$1 pid=$2 dir=$3
   (
-    while kill -0 "$owner" 2>/dev/null && kill -0 "$pid" 2>/dev/null; do sleep 1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
+    while kill -0 "$owner" 2>/dev/null && is_broker "$pid" "$dir"; do sleep 1; done
+    if is_broker "$pid" "$dir"; then
+      end_broker "$pid" "$dir"
       rm -rf "$dir"
     fi
   ) </dev/null >/dev/null 2>&1 8>&- &
@@ -190,14 +212,15 @@ start() {
   [ -z "$why" ] || die "cannot run Apache Kafka: $why"
   command -v kcat >/dev/null || die "kcat is missing (scripts/deps.sh installs it)"
   fetch
-  [ ! -f "$dir/broker.pid" ] || ! kill -0 "$(cat "$dir/broker.pid")" 2>/dev/null ||
+  [ ! -f "$dir/broker.pid" ] || ! is_broker "$(cat "$dir/broker.pid")" "$dir" ||
     die "a broker already runs for $dir (pid $(cat "$dir/broker.pid")); stop it first"
   mkdir -p "$dir"
-  for _ in 1 2 3; do
+  for attempt in 1 2 3 4 5; do
     if start_once "$dir"; then
       cat "$dir/address"
       return 0
     fi
+    sleep "$attempt"
   done
   die "the broker would not start (see $dir/broker.out and $dir/broker.log)"
 }
@@ -207,16 +230,13 @@ stop() {
   [ -d "$dir" ] || return 0
   if [ -f "$dir/broker.pid" ]; then
     pid=$(cat "$dir/broker.pid")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill "$pid" 2>/dev/null || true
-      for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-      kill -9 "$pid" 2>/dev/null || true
-    fi
+    end_broker "$pid" "$dir"
   fi
   rm -rf "$dir"
 }
 
-dir=${2:-${TMPDIR:-/tmp}/goka-kafka}
+# Absolute, as the broker's command line names it (is_broker).
+dir=$(realpath -m "${2:-${TMPDIR:-/tmp}/goka-kafka}")
 case "${1:-}" in
   start) start "$dir" ;;
   stop) stop "$dir" ;;

@@ -23,8 +23,7 @@ if ! real_kafka; then
   finish
   exit 0
 fi
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup' EXIT
+trap 'kill_jobs KILL; cleanup' EXIT
 
 start_broker -t in:10 -t eo-table:10 -t eo-out:10 -t al-table:10 -t al-out:10 \
   -t ob:4 -t ob-table:4 -t ob-out:4 -t fz:4 -t fz-table:4 -t fz-out:4 \
@@ -70,7 +69,6 @@ run_killed() {
     "$CLI" -v run-group "$g" -i in --codec bytes --op count --table-codec int64 -o "$g-out" \
       --storage "$WORK/st-$g" "$@" 2>"$WORK/$g.err" &
     k=$!
-    PIDS+=($k)
     await "[ \$(written $g-out) -gt $((before + 500)) ] || ! kill -0 $k 2>/dev/null" 120 ||
       fail "group $g never wrote outputs"
     kill -9 $k 2>/dev/null || fail "group $g ended before the kill: $(tail -3 "$WORK/$g.err")"
@@ -126,7 +124,6 @@ M=40000
 "$CLI" -v run-group ob -i ob --codec bytes --op count --table-codec int64 -o ob-out \
   --storage "$WORK/st-ob" --exactly-once --until-idle 3 --serve 127.0.0.1:0 2>"$WORK/ob.err" &
 ob=$!
-PIDS+=($ob)
 await "[ \$(committed ob) -ge 5000 ]" 60 || fail "group ob never committed 5000"
 broker=$(cat "$KAFKA_DIR/broker.pid")
 kill -STOP "$broker"
@@ -148,7 +145,6 @@ awk -v n=$M 'BEGIN{for(i=0;i<n;i++) printf "user-%d\t%d\n", i%20, i}' |
 "$CLI" run-group fz -i fz --codec bytes --op count --table-codec int64 -o fz-out \
   --storage "$WORK/st-fz1" --exactly-once 2>"$WORK/fz1.err" &
 fz1=$!
-PIDS+=($fz1)
 await "[ \$(committed fz) -ge 5000 ]" 60 || fail "group fz never committed 5000"
 kill -STOP $fz1
 run 0 timeout 120 "$CLI" run-group fz -i fz --codec bytes --op count --table-codec int64 \
@@ -177,7 +173,6 @@ awk 'BEGIN{for(i=0;i<1000;i++) printf "user-%d\t%d\n", i%20, i}' |
 "$CLI" run-group lt -i lt --codec bytes --op count --table-codec int64 -o lt-out \
   --exactly-once --commit-interval 60000 2>"$WORK/lt.err" &
 lt=$!
-PIDS+=($lt)
 await "[ \$(\"$CLI\" dump lt-out --read-uncommitted | wc -l) -eq 1000 ]" 60 ||
   fail "the open transaction's records: $(tail -2 "$WORK/lt.err")"
 same "$("$CLI" dump lt-out | wc -l)" "0" "records of an open transaction read committed"

@@ -86,6 +86,22 @@ start_controlled_broker() {
 }
 answers() { grep -c '^ok' "$WORK/broker.out" || true; }
 
+# The pids of this shell's background jobs that still run or are stopped, but
+# the embedded broker's. A test kills these when it ends, not pids it noted: a
+# pid whose process ended may be another test's process by now.
+# (jobs sees the job table only outside a pipeline.)
+live_jobs() {
+  local p
+  for p in $(jobs -pr) $(jobs -ps); do [ "$p" = "$BROKER_PID" ] || echo "$p"; done
+}
+
+# Kills the live background jobs (live_jobs) with signal $1 (a name: KILL).
+kill_jobs() {
+  local pids
+  pids=$(live_jobs)
+  [ -z "$pids" ] || kill "-$1" $pids 2>/dev/null || true
+}
+
 fail() {
   echo "FAIL: $*" >&2
   FAILURES=$((FAILURES + 1))

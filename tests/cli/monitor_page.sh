@@ -8,10 +8,14 @@
 source "$(dirname "$0")/lib.sh"
 command -v "${CHROMIUM:-chromium}" >/dev/null || { echo "FAIL: no chromium (scripts/deps.sh installs it)" >&2; exit 1; }
 
-PIDS=()
 stop_all() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; kill -CONT "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  local pids
+  pids=$(live_jobs)
+  if [ -n "$pids" ]; then
+    kill $pids 2>/dev/null || true
+    kill -CONT $pids 2>/dev/null || true
+    wait $pids 2>/dev/null || true
+  fi
   cleanup
 }
 trap stop_all EXIT
@@ -21,7 +25,6 @@ start_broker -t clicks:4 -t counts-table:4
 # The driver and its Chromium start while the group starts.
 mkfifo "$WORK/page.in" "$WORK/page.out"
 python3 "$SRC/tests/cli/monitor_page.py" --deadline 100 <"$WORK/page.in" >"$WORK/page.out" 2>"$WORK/page.err" &
-PIDS+=("$!")
 exec 7>"$WORK/page.in" 8<"$WORK/page.out"
 
 # page COMMAND: one command to the driver (see monitor_page.py; newlines
@@ -58,7 +61,6 @@ expected_rows() {
 clicks 0 40
 "$CLI" -v run-group counts -i clicks --op count --serve 127.0.0.1:0 2>"$WORK/group.err" 7>&- 8>&- &
 group=$!
-PIDS+=("$group")
 url=$(serving $group "$WORK/group.err")
 [ -n "$url" ] || { fail "run-group does not serve: $(cat "$WORK/group.err")"; exit 1; }
 
@@ -125,7 +127,6 @@ column=5
 if real_kafka; then column=3; fi
 "$CLI" -v view counts-table --serve 127.0.0.1:0 2>"$WORK/view.err" >"$WORK/view.out" 7>&- 8>&- &
 view=$!
-PIDS+=("$view")
 url=$(serving $view "$WORK/view.err")
 if [ -z "$url" ]; then
   fail "view does not serve: $(cat "$WORK/view.err")"

@@ -4,8 +4,7 @@
 # neither command fails, the counts are exact, and the watch goes on.
 source "$(dirname "$0")/lib.sh"
 # What this test starts in the background is killed however it ends.
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; cleanup' EXIT
+trap 'kill_jobs KILL; cleanup' EXIT
 
 start_controlled_broker -t clicks:4 -t outage-table:4
 
@@ -23,12 +22,10 @@ alive() { kill -0 "$1" 2>/dev/null; }
 clicks 5 | "$CLI" -q emit clicks --input kv
 "$CLI" -v run-group outage -i clicks --op count --serve 127.0.0.1:0 2>"$WORK/group.err" &
 group=$!
-PIDS+=($group)
 await "table_has 5" 40
 url=$(grep -o 'http://[^ ]*' "$WORK/group.err")
 "$CLI" view outage-table --all --watch >"$WORK/watch.out" 2>"$WORK/watch.err" &
 watch=$!
-PIDS+=($watch)
 await "[ \$(wc -l <'$WORK/watch.out') -ge 10 ]" 20
 
 # During: broker 1 is down for 5 s; an emit started meanwhile waits for it.
@@ -37,7 +34,6 @@ await "[ \$(answers) -ge 1 ]"
 clicks 3 >"$WORK/during.kv"
 "$CLI" -q --timeout 30 emit clicks --input kv <"$WORK/during.kv" 2>"$WORK/during.err" &
 during=$!
-PIDS+=($during)
 for i in $(seq 1 50); do # 5 s
   alive $group || fail "run-group stopped during the outage: $(tail -3 "$WORK/group.err")"
   alive $watch || fail "view --watch stopped during the outage: $(tail -3 "$WORK/watch.err")"
