@@ -54,7 +54,9 @@ KafkaGroupConsumer::KafkaGroupConsumer(const ClientOptions& options, const std::
   };
   // Records fetched ahead, all partitions together (~300 bytes each):
   // librdkafka's default of 100,000 was most of a count processor's memory.
-  add_fetch_ahead(defaults, options, 20000);
+  // With the kicker 5,000 is as fast as 20,000 on either broker (count of 1M
+  // on 10 partitions) and 3-5 MB smaller; 2,000 costs CPU.
+  add_fetch_ahead(defaults, options, 5000);
   ConfPtr conf = make_conf(options, defaults, *events_);
   rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_trampoline);
   int64_t queue = FetchKicker::queue_threshold(conf.get());

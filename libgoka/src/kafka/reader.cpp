@@ -18,7 +18,9 @@ KafkaReader::KafkaReader(const ClientOptions& options, std::string topic)
       {"fetch.error.backoff.ms", "100"},
       {"queued.max.messages.kbytes", "65536"},
   };
-  add_fetch_ahead(defaults, options, 50000);  // records, all partitions together
+  // Records fetched ahead, all partitions together: with the kicker 20,000
+  // reads 1M as fast as 50,000 on either broker, 9 MB smaller.
+  add_fetch_ahead(defaults, options, 20000);
   ConfPtr conf = make_conf(options, defaults, *events_);
   int64_t queue = FetchKicker::queue_threshold(conf.get());
   handle_ = make_handle(RD_KAFKA_CONSUMER, std::move(conf));
