@@ -118,6 +118,7 @@ ProcessorOptions processor_options(const RunGroupOptions& opts, const GlobalOpti
   options.threads = opts.threads;
   if (opts.exactly_once) options.guarantee = Guarantee::exactly_once;
   options.commit_interval = std::chrono::milliseconds(opts.commit_interval_ms);
+  options.headers = !opts.exec.empty();  // only --exec's requests carry them
   options.on_rebalance = [group = opts.group](const std::vector<int32_t>& assigned,
                                               const std::vector<int32_t>& revoked) {
     if (!assigned.empty())

@@ -103,3 +103,25 @@ TEST_CASE("group consumer: two members split co-partitioned topics by partition 
     CHECK(of_a.size() == 2);
   }
 }
+
+TEST_CASE("group consumer: records carry their headers unless read_headers(false)") {
+  goka::test::Cluster cluster;
+  std::string topic = cluster.topic("gc-headers", 2);
+  goka::Emitter emitter(topic, cluster.options());
+  emitter.emit(goka::Message{"with", "1", {{"trace", "t1"}, {"trace", "t2"}}});
+  emitter.emit(goka::Message{"without", "2", {}});
+  REQUIRE(emitter.finish().acknowledged == 2);
+  auto backend = goka::core::kafka_backend(cluster.options());
+  for (bool headers : {true, false}) {
+    INFO("read_headers " << headers);
+    Member m(*backend, goka::test::Cluster::unique("group"), {topic});
+    m.consumer->read_headers(headers);
+    auto records = poll_until({&m}, 2);
+    REQUIRE(records.size() == 2);
+    for (const auto& r : records) {
+      INFO(*r.key);
+      bool has = headers && *r.key == "with";
+      CHECK(r.headers == (has ? goka::Headers{{"trace", "t1"}, {"trace", "t2"}} : goka::Headers{}));
+    }
+  }
+}

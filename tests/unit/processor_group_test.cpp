@@ -540,3 +540,28 @@ TEST_CASE("processor on the memory log: shutdown drains every partition under on
   CHECK(took >= timeout);
   CHECK(took < 2 * timeout);
 }
+
+TEST_CASE("processor on the memory log: callbacks see headers unless options.headers is false",
+          "[processor-group]") {
+  auto log = make_log();
+  log->append(kInput, 0, "alice", "1", {{"trace", "t1"}, {"trace", "t2"}});
+  for (bool headers : {true, false}) {
+    INFO("headers " << headers);
+    std::mutex mutex;
+    std::vector<goka::Headers> seen;
+    auto note = [&](goka::Context& ctx, const std::optional<std::string>&) {
+      std::lock_guard lock(mutex);
+      seen.push_back(ctx.headers());
+    };
+    goka::ProcessorOptions o = options();
+    o.headers = headers;
+    goka::Processor processor(goka::GroupGraph(headers ? "with" : "without", {goka::input(kInput, note)}),
+                              o, log);
+    Running running(processor);
+    REQUIRE(await([&] { return processed_of(processor.stats()) == 1; }, {&running}));
+    running.finish();
+    std::lock_guard lock(mutex);
+    REQUIRE(seen.size() == 1);
+    CHECK(seen[0] == (headers ? goka::Headers{{"trace", "t1"}, {"trace", "t2"}} : goka::Headers{}));
+  }
+}

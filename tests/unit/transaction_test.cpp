@@ -51,6 +51,7 @@ class NoConsumer final : public goka::core::GroupConsumer {
  public:
   void subscribe(const std::vector<std::string>&) override {}
   void poll(std::vector<goka::Record>&, std::chrono::milliseconds) override {}
+  void read_headers(bool) override {}
   void pause(const std::vector<TopicPartition>&) override {}
   void resume(const std::vector<TopicPartition>&) override {}
   void commit(const std::vector<TopicPartition>&) override {}

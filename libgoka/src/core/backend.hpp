@@ -190,6 +190,8 @@ class GroupConsumer {
   // at the earliest or latest offset, as the consumer was made. Throws on a
   // fatal error (e.g. the group's topics disappeared).
   virtual void poll(std::vector<Record>& out, std::chrono::milliseconds wait) = 0;
+  // Whether poll() fills Record::headers (it does unless told otherwise).
+  virtual void read_headers(bool on) = 0;
   virtual void pause(const std::vector<TopicPartition>& partitions) = 0;
   // Resumes fetching partitions. One with offset >= 0 continues at exactly
   // that offset; one with -1 continues at the consumer's own position (for a

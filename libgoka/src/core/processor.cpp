@@ -543,6 +543,7 @@ void Processor::Impl::run() {
     }
     prepare_outputs();
     consumer_ = backend_->group_consumer(graph_.group(), start_policy(), *this);
+    consumer_->read_headers(options_.headers);
     consumer_->subscribe(consumed_);
     loop();
   } catch (const Error& e) {

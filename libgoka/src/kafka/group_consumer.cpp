@@ -146,7 +146,7 @@ void KafkaGroupConsumer::poll(std::vector<Record>& out, std::chrono::millisecond
     if (kicker_) kicker_->consumed(*msg);
     Record& record = out.emplace_back();
     record.topic = rd_kafka_topic_name(msg->rkt);
-    to_record(*msg, record);
+    to_record(*msg, record, headers_);
   }
 }
 

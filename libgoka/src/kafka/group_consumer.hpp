@@ -19,6 +19,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
 
   void subscribe(const std::vector<std::string>& topics) override;
   void poll(std::vector<Record>& out, std::chrono::milliseconds wait) override;
+  void read_headers(bool on) override { headers_ = on; }
   void pause(const std::vector<core::TopicPartition>& partitions) override;
   void resume(const std::vector<core::TopicPartition>& partitions) override;
   void rewind(const std::vector<core::TopicPartition>& partitions) override;
@@ -47,6 +48,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
   HandlePtr handle_;
   std::unique_ptr<FetchKicker> kicker_;  // until close()
   bool closed_ = false;
+  bool headers_ = true;  // read_headers()
   std::exception_ptr pending_;  // thrown by the handler inside librdkafka
 };
 

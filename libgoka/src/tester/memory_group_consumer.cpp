@@ -74,6 +74,7 @@ class MemoryGroupConsumer final : public core::GroupConsumer {
   }
 
   void poll(std::vector<Record>& out, std::chrono::milliseconds wait) override;
+  void read_headers(bool on) override { headers_ = on; }
 
   void pause(const std::vector<core::TopicPartition>& partitions) override {
     std::lock_guard lock(shared_->mutex);
@@ -183,6 +184,7 @@ class MemoryGroupConsumer final : public core::GroupConsumer {
   bool subscribed_ = false;  // guarded by shared_->mutex
   bool in_group_ = false;    // guarded by shared_->mutex
   bool closed_ = false;
+  bool headers_ = true;     // read_headers(); the polling thread's
   PartitionKey resume_at_;  // the partition the next fetch begins with (or after)
 };
 
@@ -277,6 +279,7 @@ std::size_t MemoryGroupConsumer::fetch(std::vector<Record>& out) {
     owned.fetched_high = log.high();
     while (owned.position < log.high() && taken < limit) {
       out.push_back(log.records[static_cast<size_t>(owned.position - log.low)]);
+      if (!headers_) out.back().headers.clear();
       ++owned.position;
       ++taken;
     }
