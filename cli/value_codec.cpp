@@ -185,6 +185,25 @@ json ValueCodec::decode(std::string_view bytes) const {
   return {};
 }
 
+std::optional<std::string> ValueCodec::check(std::string_view bytes) const {
+  switch (kind_) {
+    case Kind::bytes:
+      return std::nullopt;
+    case Kind::string:
+      if (auto bad = find_invalid_utf8(bytes)) return not_utf8(*bad);
+      return std::nullopt;
+    case Kind::int64:
+      if (!Int64Codec::parse(bytes)) return not_int64(bytes);
+      return std::nullopt;
+    case Kind::json:
+    case Kind::proto:
+      break;
+  }
+  thread_local std::string scratch;  // one per thread, reused
+  scratch.clear();
+  return append_decoded(scratch, bytes);
+}
+
 std::optional<std::string> ValueCodec::append_decoded(std::string& out,
                                                       std::string_view bytes) const {
   switch (kind_) {

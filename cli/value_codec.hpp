@@ -87,6 +87,9 @@ class ValueCodec {
   // returns why. A json value is appended as written (compacted). Never
   // throws for bad bytes; the fast path of `dump` and `view`.
   std::optional<std::string> append_decoded(std::string& out, std::string_view bytes) const;
+  // Why bytes do not decode, as append_decoded says, or std::nullopt. Builds
+  // nothing where the codec checks in place (bytes, string, int64).
+  std::optional<std::string> check(std::string_view bytes) const;
 
  private:
   struct Proto;  // the protobuf codec and the name "proto:NAME"

@@ -331,20 +331,37 @@ void Processor::Impl::prune_retired() {
 
 void Processor::Impl::dispatch(std::vector<Record>& records) {
   // One task per partition and poll: a partition's records stay in order and
-  // the pool is not entered once per record.
-  std::map<int32_t, std::shared_ptr<std::vector<Record>>> batches;
+  // the pool is not entered once per record. Records are not moved: each
+  // task reads its partition's runs of the polled vector.
+  auto polled = std::make_shared<std::vector<Record>>();
+  polled->swap(records);
+  records.reserve(polled->size());  // the next poll's records grow in place
+  std::map<int32_t, Batch> batches;
   {
     std::lock_guard lock(mutex_);
-    for (Record& record : records) {
-      auto it = slots_.find(record.partition);
-      if (it == slots_.end() || !it->second->processor) continue;  // not ours (any more)
-      if (!it->second->accept(record)) continue;  // delivered again: in flight or done
-      auto& batch = batches[record.partition];
-      if (!batch) batch = std::make_shared<std::vector<Record>>();
-      batch->push_back(std::move(record));
+    int32_t partition = -1;
+    PartitionSlot* slot = nullptr;  // null: not ours (any more)
+    Batch* batch = nullptr;         // null: the previous record is not in a run of slot
+    for (std::size_t i = 0; i < polled->size(); ++i) {
+      const Record& record = (*polled)[i];
+      if (record.partition != partition) {  // records come in runs of one partition
+        partition = record.partition;
+        auto it = slots_.find(partition);
+        slot = it != slots_.end() && it->second->processor ? it->second.get() : nullptr;
+        batch = nullptr;
+      }
+      if (slot == nullptr || !slot->accept(record)) {  // accept: not delivered again
+        batch = nullptr;
+        continue;
+      }
+      if (batch == nullptr) {
+        batch = &batches[partition];
+        batch->runs.emplace_back(i, i);
+      }
+      batch->runs.back().second = i + 1;
+      ++batch->size;
     }
   }
-  records.clear();
   if (exactly_once() && !batches.empty()) {
     if (cut_) {
       next_dispatched_ = true;  // held back until the cut transaction commits
@@ -354,24 +371,27 @@ void Processor::Impl::dispatch(std::vector<Record>& records) {
   }
   for (auto& [p, batch] : batches) {
     PartitionSlot* slot = slots_.at(p).get();
-    slot->queued.fetch_add(static_cast<int64_t>(batch->size()), std::memory_order_relaxed);
-    buffer_.added(batch->size());
-    pool_->post(p, [this, slot, batch = std::move(batch)] { process_batch(*slot, *batch); });
+    slot->queued.fetch_add(static_cast<int64_t>(batch.size), std::memory_order_relaxed);
+    buffer_.added(batch.size);
+    batch.polled = polled;
+    pool_->post(p, [this, slot, batch = std::move(batch)] { process_batch(*slot, batch); });
   }
 }
 
 // A task of the pool: the slot lives until its lane is idle (drain()).
-void Processor::Impl::process_batch(PartitionSlot& slot, const std::vector<Record>& batch) {
+void Processor::Impl::process_batch(PartitionSlot& slot, const Batch& batch) {
   const Record* current = nullptr;
   try {
-    for (const Record& r : batch) {
-      if (slot.revoked || stopping_) break;
-      current = &r;
-      slot.processor->process(r);
-      slot.processed.fetch_add(1, std::memory_order_relaxed);
-      slot.bytes.fetch_add(
-          static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0)),
-          std::memory_order_relaxed);
+    for (auto [begin, end] : batch.runs) {
+      for (std::size_t i = begin; i < end && !slot.revoked && !stopping_; ++i) {
+        const Record& r = (*batch.polled)[i];
+        current = &r;
+        slot.processor->process(r);
+        slot.processed.fetch_add(1, std::memory_order_relaxed);
+        slot.bytes.fetch_add(
+            static_cast<int64_t>((r.key ? r.key->size() : 0) + (r.value ? r.value->size() : 0)),
+            std::memory_order_relaxed);
+      }
     }
     current = nullptr;
     if (!exactly_once()) slot.processor->flush();
@@ -387,8 +407,8 @@ void Processor::Impl::process_batch(PartitionSlot& slot, const std::vector<Recor
     fail(Error(Errc::runtime, e.what(), where));
   }
   // Processed or not, the batch no longer waits in the pool.
-  slot.queued.fetch_sub(static_cast<int64_t>(batch.size()), std::memory_order_relaxed);
-  buffer_.done(batch.size());
+  slot.queued.fetch_sub(static_cast<int64_t>(batch.size), std::memory_order_relaxed);
+  buffer_.done(batch.size);
 }
 
 void Processor::Impl::check_backpressure() {

@@ -99,8 +99,17 @@ class Processor::Impl final : public core::RebalanceHandler, public core::Delive
   void start_lookups();
   void loop();
   void start_recovered();
+  // One partition's records of a poll, left where poll() put them: the runs
+  // [begin, end) of the polled records that the partition accepted.
+  struct Batch {
+    std::shared_ptr<const std::vector<Record>> polled;  // shared by a poll's batches
+    std::vector<std::pair<std::size_t, std::size_t>> runs;
+    std::size_t size = 0;  // records in the runs
+  };
+  // Takes the records (leaving the vector empty, with room for as many) and
+  // posts one batch per partition.
   void dispatch(std::vector<Record>& records);
-  void process_batch(PartitionSlot& slot, const std::vector<Record>& batch);
+  void process_batch(PartitionSlot& slot, const Batch& batch);
   void check_backpressure();
   void commit(bool final);
   int64_t past_markers(const PartitionSlot& slot, const std::string& topic, int64_t next) const;
