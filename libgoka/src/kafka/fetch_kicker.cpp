@@ -49,15 +49,21 @@ void FetchKicker::note(const rd_kafka_message_t& message) {
 
 void FetchKicker::kick() {
   count_ = 0;
+  want(read_);
+  read_.clear();
+  last_topic_ = nullptr;  // noted again at the next record
+}
+
+void FetchKicker::resumed(const std::vector<Partition>& partitions) { want(partitions); }
+
+void FetchKicker::want(const std::vector<Partition>& partitions) {
   {
     std::lock_guard lock(mutex_);
-    for (auto& p : read_) {
+    for (const auto& p : partitions) {
       if (std::find(pending_.begin(), pending_.end(), p) == pending_.end()) pending_.push_back(p);
     }
   }
   wanted_.notify_one();
-  read_.clear();
-  last_topic_ = nullptr;  // noted again at the next record
 }
 
 void FetchKicker::run() {

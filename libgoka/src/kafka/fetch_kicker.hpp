@@ -38,6 +38,8 @@ void add_fetch_ahead(Properties& defaults, const ClientOptions& options, int64_t
 
 class FetchKicker {
  public:
+  using Partition = std::pair<std::string, int32_t>;
+
   // consumer must outlive the kicker. every: records consumed between two
   // wake-ups (half the queue's queued.min.messages is right).
   FetchKicker(rd_kafka_t* consumer, int64_t every);
@@ -51,13 +53,18 @@ class FetchKicker {
     if (++count_ >= every_) kick();
   }
 
+  // Partitions just resumed: their broker threads are woken now (librdkafka
+  // 2.0 notices a resume only when the thread wakes, up to 1 s later). Any
+  // thread.
+  void resumed(const std::vector<Partition>& partitions);
+
   // The queued.min.messages of conf, for `every`; 0 if unset.
   static int64_t queue_threshold(const rd_kafka_conf_t* conf);
 
  private:
-  using Partition = std::pair<std::string, int32_t>;
   void note(const rd_kafka_message_t& message);
   void kick();
+  void want(const std::vector<Partition>& partitions);
   void run();
   void wake(const std::vector<Partition>& partitions);
   int32_t leader(const Partition& partition);

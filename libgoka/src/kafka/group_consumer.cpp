@@ -57,6 +57,14 @@ KafkaGroupConsumer::KafkaGroupConsumer(const ClientOptions& options, const std::
   // With the kicker 5,000 is as fast as 20,000 on either broker (count of 1M
   // on 10 partitions) and 3-5 MB smaller; 2,000 costs CPU.
   add_fetch_ahead(defaults, options, 5000);
+  std::string reset = defaults["auto.offset.reset"];
+  if (auto it = options.properties.find("auto.offset.reset"); it != options.properties.end()) {
+    reset = it->second;
+  }
+  bool earliest = reset == "earliest" || reset == "smallest" || reset == "beginning";
+  uncommitted_start_ = earliest ? RD_KAFKA_OFFSET_BEGINNING
+                       : reset == "error" ? RD_KAFKA_OFFSET_INVALID
+                                          : RD_KAFKA_OFFSET_END;
   ConfPtr conf = make_conf(options, defaults, *events_);
   rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_trampoline);
   int64_t queue = FetchKicker::queue_threshold(conf.get());
@@ -78,6 +86,7 @@ void KafkaGroupConsumer::rebalance(rd_kafka_resp_err_t err,
   try {
     std::vector<core::TopicPartition> changed = to_vector(partitions);
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+      set_start_offsets(partitions);
       rd_kafka_assign(handle_.get(), partitions);
       // Paused at once: what was fetched before is dropped by librdkafka and
       // fetched again from the committed offset on resume().
@@ -90,6 +99,51 @@ void KafkaGroupConsumer::rebalance(rd_kafka_resp_err_t err,
   } catch (...) {
     if (!pending_) pending_ = std::current_exception();
     if (err != RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) rd_kafka_assign(handle_.get(), nullptr);
+  }
+}
+
+// Each partition starts at an absolute offset given before rd_kafka_assign(),
+// which then starts the fetchers itself: its committed offset, or where
+// auto.offset.reset says when it has none, looked up here. Left to
+// librdkafka, the fetchers start later from its main thread, once it has
+// looked the committed offsets up, and that races with pause() and resume()
+// from this thread: librdkafka 2.0 numbers a partition's operations and
+// queues them in two steps, and drops one that arrives after a higher number
+// as outdated. A dropped start or resume left a partition that was never
+// read (librdkafka issues 2190, 5591). A logical offset would do, but the
+// pause below makes its lookup outdated, retried 500 ms later. Where a lookup
+// fails (an unstable offset of an open transaction, say), librdkafka looks up
+// again itself, as before.
+void KafkaGroupConsumer::set_start_offsets(rd_kafka_topic_partition_list_t* partitions) {
+  int timeout = static_cast<int>(events_->options().timeout.count());
+  if (rd_kafka_resp_err_t err = rd_kafka_committed(handle_.get(), partitions, timeout)) {
+    events_->log(LogLevel::info, "cannot read committed offsets before assigning: " +
+                                     std::string(rd_kafka_err2str(err)));
+    for (int i = 0; i < partitions->cnt; ++i) partitions->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
+    return;
+  }
+  PartitionListPtr uncommitted(rd_kafka_topic_partition_list_new(partitions->cnt));
+  for (int i = 0; i < partitions->cnt; ++i) {
+    rd_kafka_topic_partition_t& tp = partitions->elems[i];
+    if (tp.err) {
+      tp.offset = RD_KAFKA_OFFSET_INVALID;
+      tp.err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    } else if (tp.offset < 0 && uncommitted_start_ != RD_KAFKA_OFFSET_INVALID) {
+      tp.offset = uncommitted_start_;
+      // ListOffsets reads a timestamp of -2 as the earliest, -1 as the latest.
+      rd_kafka_topic_partition_list_add(uncommitted.get(), tp.topic, tp.partition)->offset =
+          uncommitted_start_;
+    }
+  }
+  if (uncommitted->cnt == 0 ||
+      rd_kafka_offsets_for_times(handle_.get(), uncommitted.get(), timeout) != 0) {
+    return;  // logical offsets: librdkafka looks them up
+  }
+  for (int i = 0; i < uncommitted->cnt; ++i) {
+    const rd_kafka_topic_partition_t& found = uncommitted->elems[i];
+    if (found.err || found.offset < 0) continue;
+    rd_kafka_topic_partition_list_find(partitions, found.topic, found.partition)->offset =
+        found.offset;
   }
 }
 
@@ -160,6 +214,11 @@ void KafkaGroupConsumer::resume(const std::vector<core::TopicPartition>& partiti
   PartitionListPtr list = to_list(partitions);
   for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
   rd_kafka_resume_partitions(handle_.get(), list.get());
+  if (kicker_) {
+    std::vector<FetchKicker::Partition> woken;
+    for (const auto& tp : partitions) woken.emplace_back(tp.topic, tp.partition);
+    kicker_->resumed(woken);
+  }
   // librdkafka resumes at the position it saved when pausing, which is not
   // always right after the last message handed over (before the first one,
   // it falls back to the committed offset): where the caller knows, seek.

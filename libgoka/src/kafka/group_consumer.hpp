@@ -41,6 +41,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
 
  private:
   void rethrow_pending();
+  void set_start_offsets(rd_kafka_topic_partition_list_t* partitions);
 
   std::string group_;
   core::RebalanceHandler& handler_;
@@ -49,6 +50,7 @@ class KafkaGroupConsumer final : public core::GroupConsumer {
   std::unique_ptr<FetchKicker> kicker_;  // until close()
   bool closed_ = false;
   bool headers_ = true;  // read_headers()
+  int64_t uncommitted_start_;  // where a partition without a commit starts (logical)
   std::exception_ptr pending_;  // thrown by the handler inside librdkafka
 };
 
