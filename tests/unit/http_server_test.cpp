@@ -131,7 +131,7 @@ TEST_CASE("http server: URL decoding") {
   CHECK(url_decode("%41%00") == std::string("A\0", 2));
 }
 
-TEST_CASE("http server: port 0 picks a port; paths are decoded, the query is not") {
+TEST_CASE("http server: port 0 picks a port, paths are decoded but not queries") {
   HttpServer server("127.0.0.1", 0, echo);
   REQUIRE(server.port() > 0);
   RawClient client(server.port());
@@ -242,7 +242,7 @@ TEST_CASE("http server: methods, HEAD, bodies, and a handler that throws") {
   CHECK(chunked.closed());
 }
 
-TEST_CASE("http server: a head over 8 KB gets 431, a malformed one 400; it serves on") {
+TEST_CASE("http server: a head over 8 KB gets 431, a malformed one 400, and it serves on") {
   HttpServer server("127.0.0.1", 0, echo, json_error);
   {
     RawClient client(server.port());
@@ -312,7 +312,7 @@ TEST_CASE("http server: the destructor does not wait for clients") {
   for (auto& half : halves) CHECK(half->closed());
 }
 
-TEST_CASE("http server: hosts resolve; a port in use is a runtime error naming it") {
+TEST_CASE("http server: hosts resolve, a port in use is a runtime error naming it") {
   HttpServer first("127.0.0.1", 0, echo);
   try {
     HttpServer second("127.0.0.1", first.port(), echo);
