@@ -9,8 +9,10 @@
 //                          (monitor/stats_history.hpp), for the page's chart
 //   GET /metrics           Prometheus text format
 //   GET /                  the live monitor page (monitor/monitor_page.hpp)
-// Anything else gets a 4xx; an exception in a handler a 500. Handlers run on
-// the server's own threads and must be thread-safe.
+// Anything else gets a 4xx; an exception in a handler a 500; every error
+// status a {"error":...} body. HEAD is answered as GET. The server is our own
+// (monitor/http_server.hpp). Handlers run on the server's own threads and
+// must be thread-safe.
 
 #include <functional>
 #include <memory>
