@@ -2,9 +2,12 @@
 // and an exit code (CLI.md).
 
 #include <fmt/format.h>
+#include <malloc.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "cli/global_options.hpp"
 #include "cli/signals.hpp"
@@ -30,9 +33,22 @@ int fail(const std::string& what) {
   return 1;
 }
 
+// Blocks of 128 KB and more (librdkafka's fetch and produce buffers) are
+// mapped and given back when freed. glibc otherwise raises that threshold to
+// the largest block freed (up to 32 MB), and the buffers then stay in the
+// heaps of the threads that freed them: a count of 1M records held 31 MB
+// instead of 28 (Go Goka 29-30), at ~5% more CPU (sys). GLIBC_TUNABLES
+// setting mmap_threshold wins.
+void map_large_blocks() {
+  const char* tunables = std::getenv("GLIBC_TUNABLES");
+  if (tunables != nullptr && std::strstr(tunables, "mmap_threshold") != nullptr) return;
+  mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  map_large_blocks();
   goka::cli::install_signal_handling();
   CLI::App app{"goka-cli: Goka stream processing on Kafka from the shell", "goka-cli"};
   app.require_subcommand(1);
