@@ -12,32 +12,13 @@
 #include <thread>
 #include <utility>
 
+#include "cli/unique_fd.hpp"
 #include "goka/error.hpp"
 
 extern char** environ;
 
 namespace goka::cli {
 namespace {
-
-// A file descriptor closed when it goes, unless released.
-class UniqueFd {
- public:
-  UniqueFd() = default;
-  explicit UniqueFd(int fd) : fd_(fd) {}
-  ~UniqueFd() { reset(); }
-  UniqueFd(const UniqueFd&) = delete;
-  UniqueFd& operator=(const UniqueFd&) = delete;
-
-  int get() const { return fd_; }
-  int release() { return std::exchange(fd_, -1); }
-  void reset() {
-    if (fd_ >= 0) close(fd_);
-    fd_ = -1;
-  }
-
- private:
-  int fd_ = -1;
-};
 
 // A pipe: read end and write end.
 struct Pipe {

@@ -19,7 +19,7 @@
 
 #include "goka/error.hpp"
 #include "monitor/http_connection.hpp"
-#include "monitor/unique_fd.hpp"
+#include "cli/unique_fd.hpp"
 
 namespace goka::cli {
 namespace {

@@ -214,10 +214,13 @@ void KafkaGroupConsumer::resume(const std::vector<core::TopicPartition>& partiti
   PartitionListPtr list = to_list(partitions);
   for (int i = 0; i < list->cnt; ++i) list->elems[i].offset = RD_KAFKA_OFFSET_INVALID;
   rd_kafka_resume_partitions(handle_.get(), list.get());
+  // A seek below wakes the broker thread itself; the others are woken here.
   if (kicker_) {
     std::vector<FetchKicker::Partition> woken;
-    for (const auto& tp : partitions) woken.emplace_back(tp.topic, tp.partition);
-    kicker_->resumed(woken);
+    for (const auto& tp : partitions) {
+      if (tp.offset < 0) woken.emplace_back(tp.topic, tp.partition);
+    }
+    if (!woken.empty()) kicker_->resumed(woken);
   }
   // librdkafka resumes at the position it saved when pausing, which is not
   // always right after the last message handed over (before the first one,

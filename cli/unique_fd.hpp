@@ -27,6 +27,8 @@ class UniqueFd {
 
   // The descriptor, still owned here; -1 for none.
   int get() const { return fd_; }
+  // Gives the descriptor up (to a FILE*, say): no longer closed here.
+  int release() { return std::exchange(fd_, -1); }
   // Closes the descriptor, if any.
   void reset() {
     if (fd_ >= 0) ::close(std::exchange(fd_, -1));
