@@ -221,12 +221,22 @@ std::string mapping(const ProtoSchema& schema, const std::string& name, const st
   print.preserve_proto_field_names = options.original_names;
   print.always_print_primitive_fields = options.print_defaults;
   std::string json;
-  auto status = pb::util::BinaryToJsonString(schema.impl().resolver.get(),
-                                             std::string(goka::proto_type_url_prefix) + "/" + name,
-                                             bytes, &json, print);
+  std::string url(goka::proto_type_url_prefix);
+  url.append("/").append(name);
+  auto status =
+      pb::util::BinaryToJsonString(schema.impl().resolver.get(), url, bytes, &json, print);
   REQUIRE(status.ok());
   return json;
 }
+
+// Random messages per type in the test of every field kind. The sanitizers
+// make each about five times slower: there fewer take the same paths (3,000
+// took a minute, most of the sanitizer tier).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr int kKindsMessages = 600;
+#else
+constexpr int kKindsMessages = 3000;
+#endif
 
 struct Tally {
   int messages = 0;
@@ -288,7 +298,7 @@ TEST_CASE("proto json: every field kind of proto2 and proto3 prints as the mappi
       {(dir.path() / "kinds3.proto").string(), (dir.path() / "kinds2.proto").string()},
       {dir.path().string()});
   for (const auto& name : {"kinds.All", "kinds.Leaf", "kinds2.Old"}) {
-    auto tally = check_type(schema, name, 3000, 7);
+    auto tally = check_type(schema, name, kKindsMessages, 7);
     INFO(name);
     CHECK(tally.printed > tally.messages / 20);  // the fast path is taken
   }
