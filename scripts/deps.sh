@@ -3,7 +3,7 @@
 # only those that are missing. Needs root (or sudo) when something is missing.
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
-  librdkafka-dev libleveldb-dev libsnappy-dev libcli11-dev nlohmann-json3-dev
+  librdkafka-dev libjemalloc-dev libleveldb-dev libsnappy-dev libcli11-dev nlohmann-json3-dev
   libfmt-dev catch2 libcpp-httplib-dev kcat python3-plyvel curl
   libprotobuf-dev libprotoc-dev protobuf-compiler
   chromium)  # chromium: tests/cli/monitor_page.sh, the --serve page in a headless browser
