@@ -13,6 +13,9 @@ struct ConfDeleter {
 struct HandleDeleter {
   void operator()(rd_kafka_t* p) const { rd_kafka_destroy(p); }
 };
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* p) const { rd_kafka_topic_destroy(p); }
+};
 struct QueueDeleter {
   void operator()(rd_kafka_queue_t* p) const { rd_kafka_queue_destroy(p); }
 };
@@ -49,6 +52,7 @@ struct DeleteRecordsDeleter {
 
 using ConfPtr = std::unique_ptr<rd_kafka_conf_t, ConfDeleter>;
 using HandlePtr = std::unique_ptr<rd_kafka_t, HandleDeleter>;
+using TopicPtr = std::unique_ptr<rd_kafka_topic_t, TopicDeleter>;
 using QueuePtr = std::unique_ptr<rd_kafka_queue_t, QueueDeleter>;
 using PartitionListPtr = std::unique_ptr<rd_kafka_topic_partition_list_t, PartitionListDeleter>;
 using MessagePtr = std::unique_ptr<rd_kafka_message_t, MessageDeleter>;

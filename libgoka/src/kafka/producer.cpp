@@ -185,13 +185,20 @@ void KafkaProducer::produce(const std::string& topic, int32_t partition,
                           static_cast<ssize_t>(val.size()));
     }
   }
+  rd_kafka_topic_t* rkt;
+  try {
+    rkt = topic_handle(topic);
+  } catch (...) {
+    if (hdrs != nullptr) rd_kafka_headers_destroy(hdrs);
+    throw;
+  }
   in_flight_.fetch_add(1, std::memory_order_relaxed);
   const void* key_data = key ? key->data() : nullptr;
   size_t key_size = key ? key->size() : 0;
   void* value_data = value ? const_cast<char*>(value->data()) : nullptr;  // copied (F_COPY)
   size_t value_size = value ? value->size() : 0;
   rd_kafka_resp_err_t err = rd_kafka_producev(
-      handle_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
+      handle_.get(), RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(partition),
       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY | RD_KAFKA_MSG_F_BLOCK),
       RD_KAFKA_V_KEY(key_data, key_size), RD_KAFKA_V_VALUE(value_data, value_size),
       RD_KAFKA_V_TIMESTAMP(timestamp), RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(tag),
@@ -211,11 +218,27 @@ void KafkaProducer::record_done() {
   }
 }
 
+rd_kafka_topic_t* KafkaProducer::topic_handle(const std::string& topic) {
+  {
+    std::shared_lock lock(topics_mutex_);
+    if (auto it = topics_.find(topic); it != topics_.end()) return it->second.get();
+  }
+  std::unique_lock lock(topics_mutex_);
+  TopicPtr& rkt = topics_[topic];
+  if (!rkt) rkt.reset(rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr));
+  if (!rkt) {
+    topics_.erase(topic);
+    throw Error(Errc::kafka,
+                fmt::format("cannot produce: {}", rd_kafka_err2str(rd_kafka_last_error())),
+                {.topic = topic});
+  }
+  return rkt.get();
+}
+
 void KafkaProducer::prepare(const std::string& topic) {
-  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
-      rd_kafka_topic_new(handle_.get(), topic.c_str(), nullptr), &rd_kafka_topic_destroy);
+  rd_kafka_topic_t* rkt = topic_handle(topic);
   const rd_kafka_metadata_t* md = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(handle_.get(), 0, rkt.get(), &md,
+  rd_kafka_resp_err_t err = rd_kafka_metadata(handle_.get(), 0, rkt, &md,
                                               static_cast<int>(events_->options().timeout.count()));
   if (err) throw_kafka_error(err, "cannot get metadata", *events_, {.topic = topic});
   rd_kafka_metadata_destroy(md);

@@ -7,7 +7,10 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
+#include <string>
 #include <thread>
+#include <unordered_map>
 
 #include "core/backend.hpp"
 #include "kafka/client.hpp"
@@ -41,6 +44,11 @@ class KafkaProducer final : public core::Producer {
 
  private:
   void record_done();
+  // The handle of topic, made at its first record and kept while the
+  // producer lives: naming the topic in each rd_kafka_producev() took
+  // librdkafka's client-wide write lock for every record. Any thread;
+  // throws Errc::kafka when librdkafka refuses the name.
+  rd_kafka_topic_t* topic_handle(const std::string& topic);
   // Throws the fatal error of a transactional call; destroys error.
   [[noreturn]] void throw_fatal(rd_kafka_error_t* error, const std::string& what);
 
@@ -49,6 +57,9 @@ class KafkaProducer final : public core::Producer {
   Delivery delivery_;  // reused by every report: no allocation per record
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;
+  // Guarded by topics_mutex_; destroyed before handle_.
+  std::shared_mutex topics_mutex_;
+  std::unordered_map<std::string, TopicPtr> topics_;
   std::atomic<bool> stopping_{false};
   std::atomic<int64_t> in_flight_{0};
   std::mutex mutex_;
