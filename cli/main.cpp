@@ -45,11 +45,11 @@ int fail(const std::string& what) {
 }
 
 // Without jemalloc: blocks of 128 KB and more (librdkafka's fetch and produce
-// buffers) are mapped and given back when freed. glibc otherwise raises that threshold to
-// the largest block freed (up to 32 MB), and the buffers then stay in the
-// heaps of the threads that freed them: a count of 1M records held 31 MB
-// instead of 28 (Go Goka 29-30), at ~5% more CPU (sys). GLIBC_TUNABLES
-// setting mmap_threshold wins.
+// buffers) are mapped and given back when freed. glibc otherwise raises that
+// threshold to the largest block freed (up to 32 MB), and the buffers then
+// stay in the heaps of the threads that freed them: a count of 1M records
+// held 31 MB instead of 28 (Go Goka 29-30), at ~5% more CPU (sys).
+// GLIBC_TUNABLES setting mmap_threshold wins.
 void map_large_blocks() {
 #ifndef GOKA_JEMALLOC
   const char* tunables = std::getenv("GLIBC_TUNABLES");
