@@ -24,8 +24,7 @@ MetadataPtr KafkaAdmin::metadata(const std::string* topic) {
     // topic creation (the embedded one) create it.
     err = rd_kafka_metadata(handle_.get(), 1, nullptr, &md, timeout_ms());
   } else {
-    std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
-        rd_kafka_topic_new(handle_.get(), topic->c_str(), nullptr), &rd_kafka_topic_destroy);
+    TopicPtr rkt(rd_kafka_topic_new(handle_.get(), topic->c_str(), nullptr));
     err = rd_kafka_metadata(handle_.get(), 0, rkt.get(), &md, timeout_ms());
   }
   if (err) throw_kafka_error(err, "cannot get metadata", *events_);

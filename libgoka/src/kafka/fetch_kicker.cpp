@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <set>
 
+#include "kafka/handles.hpp"
+
 namespace goka::kafka {
 namespace {
 
@@ -96,11 +98,11 @@ void FetchKicker::wake(const std::vector<Partition>& partitions) {
 // The partition's leader from metadata, or -1 when unknown.
 int32_t FetchKicker::leader(const Partition& partition) {
   if (auto it = leaders_.find(partition); it != leaders_.end()) return it->second;
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(consumer_, partition.first.c_str(), nullptr);
-  if (topic == nullptr) return -1;
+  TopicPtr topic(rd_kafka_topic_new(consumer_, partition.first.c_str(), nullptr));
+  if (!topic) return -1;
   if (leaders_.empty()) leaders_at_ = std::chrono::steady_clock::now();
   const rd_kafka_metadata_t* md = nullptr;
-  if (rd_kafka_metadata(consumer_, 0, topic, &md, kRequestTimeoutMs) ==
+  if (rd_kafka_metadata(consumer_, 0, topic.get(), &md, kRequestTimeoutMs) ==
       RD_KAFKA_RESP_ERR_NO_ERROR) {
     for (int t = 0; t < md->topic_cnt; ++t) {
       const rd_kafka_metadata_topic_t& mt = md->topics[t];
@@ -110,7 +112,6 @@ int32_t FetchKicker::leader(const Partition& partition) {
     }
     rd_kafka_metadata_destroy(md);
   }
-  rd_kafka_topic_destroy(topic);
   // Unknown stays unknown until the next refresh: one request, not one a kick.
   return leaders_.try_emplace(partition, -1).first->second;
 }

@@ -34,8 +34,7 @@ class KafkaReader final : public core::PartitionReader {
   std::string topic_;
   std::unique_ptr<ClientEvents> events_;
   HandlePtr handle_;
-  std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt_{nullptr,
-                                                                             &rd_kafka_topic_destroy};
+  TopicPtr rkt_;
   QueuePtr queue_;
   std::map<int32_t, int64_t> position_;  // per started partition: the next offset
   std::vector<rd_kafka_message_t*> batch_;
